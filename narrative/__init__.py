@@ -1,0 +1,1 @@
+"""Procedural narrative: story sifting, quests, director and adaptive difficulty (issue: narrative)."""

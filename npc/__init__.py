@@ -1,0 +1,1 @@
+"""NPC agents: needs, utility decisions, schedules, memory, relationships (issue: NPC agents)."""

@@ -1,0 +1,242 @@
+"""Wire messages: one msgspec Struct per message, one tagged union per direction.
+
+Why this design: a tagged union decoded by one reused typed ``Decoder`` turns hostile bytes into either a
+typed, bounds-checked message or a ``msgspec.ValidationError`` carrying a path (``$.move[0]``), so the
+server never touches an untyped dict from the network. Messages are MessagePack maps keyed by field name
+with the tag in field ``t`` (easy to read in any SDK); the two hot nested types (``Column``, ``KindBlock``)
+are MessagePack arrays to keep snapshots small.
+
+Schema evolution (docs/protocol.md): new fields are appended with defaults; array-like structs are
+append-only; a tag is never reused. Changing any of this changes ``SCHEMA_HASH``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import typing
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+PROTOCOL_VERSION = 1
+"""Bumped on any incompatible wire change; a mismatch is refused at ``Hello``."""
+
+MAX_FRAME_BYTES = 60_000
+"""Every server frame stays under this (Godot's default websocket buffer is 65535 bytes)."""
+
+POSITION_QUANTUM = 1.0 / 64.0
+"""Metres per quantized position unit (1.5625 cm; worst-case rounding error 0.78 cm)."""
+
+U32 = Annotated[int, Meta(ge=0, le=0xFFFF_FFFF)]
+U63 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+ShortStr = Annotated[str, Meta(max_length=64)]
+Token = Annotated[str, Meta(max_length=512)]
+MethodName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")]
+Axis = Annotated[float, Meta(ge=-1.0, le=1.0)]
+Role = Literal["player", "spectator", "service", "admin"]
+
+
+class Message(Struct, tag_field="t", forbid_unknown_fields=False):
+    """Base of every tagged message (a MessagePack map with its tag in field ``t``)."""
+
+
+# ---------------------------------------------------------------- handshake
+class Hello(Message, tag="hello"):
+    """First client message. ``resume`` (a token from an earlier ``Welcome``) continues that session."""
+
+    protocol: Annotated[int, Meta(ge=0, le=65535)]
+    schema: ShortStr
+    client: ShortStr
+    version: ShortStr
+    role: Role = "player"
+    token: Token = ""
+    resume: Token = ""
+    name: ShortStr = ""
+    methods: Annotated[list[MethodName], Meta(max_length=64)] = []
+
+
+class Welcome(Message, tag="welcome"):
+    """Server's accept. ``entity`` is the avatar's entity id (0 when the role has none)."""
+
+    session: ShortStr
+    resume: Token
+    tick_rate: int
+    tick: int
+    server_time: float
+    entity: int
+    protocol: int
+    schema: str
+    quantum: float = POSITION_QUANTUM
+    aoi_radius: float = 0.0
+    resumed: bool = False
+    last_input: int = 0
+
+
+# ---------------------------------------------------------------- gameplay
+class Input(Message, tag="input"):
+    """One client input. ``seq`` increases by one per input; ``tick`` is the newest server tick seen.
+
+    ``move`` is the desired planar direction (each axis in [-1, 1], magnitude clamped to 1 by the server);
+    ``buttons`` is a bit set reserved for actions.
+    """
+
+    seq: U63
+    tick: U63
+    move: tuple[Axis, Axis] = (0.0, 0.0)
+    buttons: U32 = 0
+
+
+class Ack(Message, tag="ack"):
+    """Client received (all parts of) snapshot ``tick``; the server may delta-encode against it."""
+
+    tick: U63
+
+
+class Column(Struct, array_like=True, frozen=True):
+    """Frame-of-reference bit-packed integers: ``value[i] = base + field[i]``.
+
+    ``data`` holds ``count`` unsigned fields of ``bits`` bits each, packed least-significant bit first
+    into little-endian bytes (field i starts at bit ``i * bits``). ``bits == 0`` means every value is
+    ``base`` and ``data`` is empty.
+    """
+
+    base: I64 = 0
+    bits: Annotated[int, Meta(ge=0, le=64)] = 0
+    count: Annotated[int, Meta(ge=0, le=1 << 20)] = 0
+    data: bytes = b""
+
+
+class KindBlock(Struct, array_like=True):
+    """The change of one entity kind over ids in ``[lo, hi)`` against the baseline snapshot.
+
+    ``entered``: ids (ascending) absent from the baseline, with absolute quantized ``ex, ey, ez``.
+    ``removed``: baseline ids (ascending) that left. ``dx, dy, dz``: quantized position change of every
+    other baseline id in the range, in ascending id order. A full snapshot is the same thing against an
+    empty baseline (everything ``entered``).
+    """
+
+    kind: ShortStr
+    lo: int
+    hi: int
+    entered: Column = Column()
+    ex: Column = Column()
+    ey: Column = Column()
+    ez: Column = Column()
+    removed: Column = Column()
+    dx: Column = Column()
+    dy: Column = Column()
+    dz: Column = Column()
+
+
+class Snapshot(Message, tag="snap"):
+    """World state at ``tick``, one part of ``parts``. ``baseline == 0``: full snapshot (no baseline).
+
+    A delta is a Snapshot whose ``baseline`` is a tick the client acknowledged. ``input_ack`` is the last
+    input ``seq`` the server has applied for this client. ``time`` is server wall-clock seconds at the tick.
+    """
+
+    tick: int
+    baseline: int
+    input_ack: int
+    time: float
+    part: int = 0
+    parts: int = 1
+    blocks: list[KindBlock] = []
+
+
+class Event(Message, tag="event"):
+    """A typed world event (``kind`` e.g. ``player.joined``) with scalar ``data``."""
+
+    tick: int
+    kind: ShortStr
+    entity: int = 0
+    data: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------- RPC
+class RpcRequest(Message, tag="rpc"):
+    """Call ``method`` with ``params``; the answer is an ``RpcResponse`` with the same ``id``."""
+
+    id: U63
+    method: MethodName
+    params: Any = None
+    deadline_ms: Annotated[int, Meta(ge=1, le=600_000)] = 5000
+
+
+class RpcResponse(Message, tag="rpc_result"):
+    """Answer to ``RpcRequest`` ``id``: ``result`` when ``code == 0``, else an error code and message."""
+
+    id: U63
+    result: Any = None
+    code: int = 0
+    message: str = ""
+
+
+# ---------------------------------------------------------------- control
+class Error(Message, tag="error"):
+    """A refused message. ``code`` from ``protocol.codes.ErrorCode``; ``ref`` is the offending seq/id if any."""
+
+    code: int
+    message: str
+    ref: int = 0
+
+
+class Ping(Message, tag="ping"):
+    """Liveness and round-trip probe; answered by ``Pong`` echoing ``nonce`` and ``time``."""
+
+    nonce: U63 = 0
+    time: float = 0.0
+
+
+class Pong(Message, tag="pong"):
+    nonce: int = 0
+    time: float = 0.0
+    server_time: float = 0.0
+
+
+class Bye(Message, tag="bye"):
+    """Orderly goodbye (either direction) with a close code from ``protocol.codes.CloseCode``."""
+
+    code: int = 1000
+    reason: str = ""
+
+
+ClientMessage = Hello | Input | Ack | RpcRequest | RpcResponse | Ping | Bye
+"""Everything a client (player, spectator, admin or service) may send."""
+
+ServerMessage = Welcome | Snapshot | Event | RpcRequest | RpcResponse | Error | Pong | Bye
+"""Everything the server may send."""
+
+CLIENT_MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(ClientMessage)
+SERVER_MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(ServerMessage)
+
+
+def _type_name(tp: Any) -> str:
+    """Stable, Python-version-independent spelling of a field type for the schema hash."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _type_name(typing.get_args(tp)[0])
+    if origin is Literal:
+        return "literal[" + ",".join(map(str, typing.get_args(tp))) + "]"
+    if origin in (list, tuple, dict):
+        return origin.__name__ + "[" + ",".join(_type_name(a) for a in typing.get_args(tp)) + "]"
+    if tp is Any:
+        return "any"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _schema_text() -> str:
+    lines = []
+    for cls in (*CLIENT_MESSAGE_TYPES, *SERVER_MESSAGE_TYPES, Column, KindBlock):
+        info = msgspec.inspect.type_info(cls)
+        tag = getattr(info, "tag", None) or ""
+        hints = typing.get_type_hints(cls, include_extras=True)
+        fields = ";".join(f"{f.name}:{_type_name(hints[f.name])}" for f in msgspec.structs.fields(cls))
+        lines.append(f"{cls.__name__}|{tag}|{int(info.array_like)}|{fields}")
+    return "\n".join(sorted(set(lines)))
+
+
+SCHEMA_HASH: str = hashlib.sha256(_schema_text().encode()).hexdigest()[:16]
+"""First 16 hex digits of SHA-256 over the canonical message layout; sent in ``Hello`` and ``Welcome``."""

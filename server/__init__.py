@@ -1,0 +1,1 @@
+"""The only asyncio/websockets layer: transport, rooms, interest management, auth, RPC routing, metrics, CLI."""

@@ -1,0 +1,218 @@
+"""``WorldServer``: one process serving one room over websockets — admission, dispatch, saves, shutdown.
+
+Lifecycle: ``start()`` loads the last save if there is one, binds the port and starts the room loop;
+``stop()`` stops accepting, saves the world atomically, says ``Bye(1001)`` to every client and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+from websockets.asyncio.server import Server, serve
+
+from protocol import Ack, Bye, CloseCode, ErrorCode, Hello, Input, RpcRequest, RpcResponse
+from protocol.messages import Message
+from worldsim import KIND_NAMES, Kind, World
+from worldsim.errors import WorldError
+
+from .auth import AuthError, TokenSigner
+from .config import ServerConfig
+from .errors import RoomError
+from .metrics import Metrics
+from .room import ClientSlot, Link, Room
+from .rpc import RpcDenied, RpcRouter
+from .transport import Connection, Transport
+
+log = logging.getLogger("worldloom.server")
+
+RESUME_TOKEN_TTL = 24 * 3600.0
+
+
+def _warm_up() -> None:
+    """Load/compile the Numba kernels and codec paths before the first real tick (keeps tick times flat)."""
+    from protocol.snapshot import KindView, encode_snapshot, quantize
+
+    scratch = World(seed=0, half_extent=10.0, npc_count=4)
+    player = scratch.spawn_player()
+    scratch.apply_input(player, 1.0, 0.0)
+    scratch.step(0.05)
+    ids, pos = scratch.kind_view(Kind.NPC)
+    encode_snapshot(1, 0, 0, 0.0, {"npc": KindView(ids.astype("int64"), quantize(pos))}, None)
+
+
+class WorldServer:
+    def __init__(self, config: ServerConfig | None = None, world: World | None = None) -> None:
+        self.config = (config or ServerConfig()).validate()
+        self.metrics = Metrics()
+        self.signer = TokenSigner(self.config.secret)
+        self.world = world if world is not None else self._initial_world()
+        self.room = Room(self.world, self.config, self.metrics)
+        self.router = RpcRouter(self.room, {"room.info": self._rpc_room_info, "world.hash": self._rpc_world_hash,
+                                            "world.save": self._rpc_world_save})
+        self.room.add_tick_listener(self._after_tick)
+        self.transport = Transport(self)
+        self.stopping = False
+        self._stop = asyncio.Event()
+        self._ws_server: Server | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._last_autosave = time.monotonic()
+        self.port = 0
+
+    # ---------------------------------------------------------------- lifecycle
+    def _initial_world(self) -> World:
+        cfg = self.config
+        if cfg.save_path and os.path.exists(cfg.save_path):
+            world = World.load(cfg.save_path)
+            log.info("resumed world from %s at tick %d", cfg.save_path, world.tick)
+            return world
+        return World(seed=cfg.seed, half_extent=cfg.half_extent, npc_count=cfg.npc_count,
+                     npc_speed=cfg.npc_speed)
+
+    async def start(self) -> None:
+        _warm_up()
+        self._ws_server = await serve(
+            self.transport.handle, self.config.host, self.config.port,
+            process_request=self.transport.process_request, compression=None,
+            max_size=self.config.limits.max_frame, max_queue=64, write_limit=64 * 1024,
+            ping_interval=20, ping_timeout=20, server_header="worldloom")
+        sock = next(iter(self._ws_server.sockets))
+        self.port = sock.getsockname()[1]
+        self._loop_task = asyncio.create_task(self.room.run(self._stop), name="room-loop")
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.config.host}:{self.port}/ws"
+
+    async def stop(self) -> None:
+        """Graceful shutdown: stop accepting, save atomically, Bye(1001) to everyone, close."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if self._ws_server is not None:
+            self._ws_server.close(close_connections=False)
+        self._stop.set()
+        if self._loop_task is not None:
+            try:
+                await self._loop_task
+            except Exception:
+                log.exception("room loop ended with an error")
+        self.save()
+        for conn in list(self.transport.connections):
+            conn.session.close(CloseCode.GOING_AWAY, "server shutting down")
+            conn.wake()
+        deadline = time.monotonic() + 3.0
+        while self.transport.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._ws_server is not None:
+            self._ws_server.close(close_connections=True)
+            await self._ws_server.wait_closed()
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        await self._stop.wait()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def save(self) -> str | None:
+        """Write the world to ``save_path`` atomically; returns the path (None when saving is off)."""
+        path = self.config.save_path
+        if not path:
+            return None
+        self.world.save(path)
+        log.info("saved world at tick %d to %s", self.world.tick, path)
+        return path
+
+    def _after_tick(self, tick: int) -> None:
+        self.router.expire(time.time())
+        interval = self.config.autosave_interval
+        if interval and self.config.save_path and time.monotonic() - self._last_autosave >= interval:
+            self._last_autosave = time.monotonic()
+            try:
+                self.save()
+            except WorldError:
+                log.exception("autosave failed; the previous save is intact")
+
+    # ---------------------------------------------------------------- admission
+    def admit(self, link: Connection, hello: Hello) -> ClientSlot | None:
+        """Authenticate ``hello`` and admit the client, or refuse it on its session. Returns the slot."""
+        session, now = link.session, time.time()
+        try:
+            self._authenticate(hello, now)
+        except AuthError as exc:
+            self.metrics.connections_refused += 1
+            session.refuse(ErrorCode.UNAUTHORIZED, exc.reason, CloseCode.UNAUTHORIZED)
+            return None
+        resume_session = None
+        if hello.resume:
+            try:
+                claims = self.signer.verify(hello.resume, now, role="resume")
+                if claims.sub in self.room.slots and self.room.slots[claims.sub].role == hello.role:
+                    resume_session = claims.sub
+                else:
+                    raise AuthError("session to resume is unknown or its grace window expired")
+            except AuthError as exc:
+                session.send_error(ErrorCode.RESUME_FAILED, f"cannot resume: {exc.reason}; starting a new session")
+        try:
+            slot, welcome = self.room.admit(link, hello.role, hello.name, tuple(hello.methods), resume_session)
+        except RoomError as exc:
+            self.metrics.connections_refused += 1
+            session.refuse(ErrorCode.SERVER_FULL, str(exc), CloseCode.SERVER_FULL)
+            return None
+        welcome.resume = self.signer.issue(slot.session_id, "resume", RESUME_TOKEN_TTL, now)
+        session.accept(welcome)
+        if not welcome.resumed:
+            self.room.announce_join(slot)
+        return slot
+
+    def _authenticate(self, hello: Hello, now: float) -> None:
+        open_role = hello.role in ("player", "spectator") and self.config.open_play
+        if not hello.token:
+            if open_role:
+                return
+            raise AuthError(f"role {hello.role!r} requires a token; create one with "
+                            f"`worldloom token --role {hello.role}`")
+        self.signer.verify(hello.token, now, role=hello.role)
+
+    def detach(self, slot: ClientSlot, link: Link) -> None:
+        self.room.detach(slot, link)
+
+    # ---------------------------------------------------------------- dispatch
+    def dispatch(self, slot: ClientSlot, message: Message, now: float) -> None:
+        match message:
+            case Input():
+                self.room.receive_input(slot, message, now)
+            case Ack(tick=tick):
+                self.room.receive_ack(slot, tick)
+            case RpcRequest():
+                self.router.request(slot, message, now)
+            case RpcResponse():
+                self.router.response(slot, message)
+            case Bye():
+                slot.said_bye = True
+            case _:
+                pass
+
+    # ---------------------------------------------------------------- built-in RPCs and status
+    def _rpc_room_info(self, slot: ClientSlot, params: Any) -> dict[str, Any]:
+        return {"tick": self.world.tick, "tick_rate": self.config.tick_rate, "clients": self.metrics.clients,
+                "entities": {KIND_NAMES[k]: int(len(self.world.kind_view(k)[0])) for k in Kind}}
+
+    def _rpc_world_hash(self, slot: ClientSlot, params: Any) -> dict[str, Any]:
+        return {"tick": self.world.tick, "hash": self.world.world_hash()}
+
+    def _rpc_world_save(self, slot: ClientSlot, params: Any) -> dict[str, Any]:
+        if slot.role != "admin":
+            raise RpcDenied(ErrorCode.UNAUTHORIZED, "world.save needs the admin role")
+        path = self.save()
+        if path is None:
+            raise RpcDenied(ErrorCode.INTERNAL, "saving is off: start the server with --save PATH")
+        return {"tick": self.world.tick, "path": path}
+
+    def status(self) -> dict[str, Any]:
+        return {"url": self.url, "tick": self.world.tick, "room_failed": self.room.failed is not None,
+                "metrics": self.metrics.as_dict()}

@@ -1,0 +1,136 @@
+"""``worldloom`` command line: serve, run (server + bots), token, hash."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .auth import ROLES, TokenSigner
+from .config import ServerConfig
+from .errors import ServerError
+
+DEFAULT_STATE_DIR = Path("var")
+
+
+def _load_or_create_secret(state_dir: Path) -> str:
+    """The token secret: $WORLDLOOM_SECRET, else ``state_dir/secret`` (created 0600 on first use)."""
+    env = os.environ.get("WORLDLOOM_SECRET")
+    if env:
+        return env
+    path = state_dir / "secret"
+    if path.exists():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    import secrets
+
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
+
+
+def _add_server_args(p: argparse.ArgumentParser) -> None:
+    d = ServerConfig()
+    p.add_argument("--host", default=d.host, help="interface to bind (default %(default)s)")
+    p.add_argument("--port", type=int, default=d.port, help="port, 0 = any free (default %(default)s)")
+    p.add_argument("--tick-rate", type=int, default=d.tick_rate, help="ticks per second (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="world seed (default %(default)s)")
+    p.add_argument("--npcs", type=int, default=d.npc_count, help="wandering NPCs (default %(default)s)")
+    p.add_argument("--half-extent", type=float, default=d.half_extent, help="world half size in metres")
+    p.add_argument("--aoi", type=float, default=d.aoi_radius, help="area-of-interest radius in metres")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="secret and saves (default var/)")
+    p.add_argument("--no-save", action="store_true", help="do not load or write world saves")
+    p.add_argument("--closed", action="store_true", help="players need a token too")
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        host=args.host, port=args.port, tick_rate=args.tick_rate, seed=args.seed, npc_count=args.npcs,
+        half_extent=args.half_extent, aoi_radius=args.aoi, open_play=not args.closed,
+        secret=_load_or_create_secret(args.state_dir),
+        save_path=None if args.no_save else str(args.state_dir / "world.save"),
+    ).validate()
+
+
+async def _serve(config: ServerConfig, bots: int = 0) -> None:
+    from .app import WorldServer
+
+    server = WorldServer(config)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.request_stop)
+    print(f"worldloom: world seed {config.seed}, tick {server.world.tick}, {config.tick_rate} Hz")
+    print(f"  connect clients to  {server.url}")
+    print(f"  metrics             http://{config.host}:{server.port}/metrics  (JSON: /status)")
+    print("  admin token         worldloom token --role admin")
+    print("  stop                Ctrl-C (the world is saved)" if config.save_path else "  stop                Ctrl-C")
+    bot_proc = None
+    if bots:
+        bot_proc = subprocess.Popen([sys.executable, "-m", "worldloom_client.bot", "--url", server.url,
+                                     "--count", str(bots), "--duration", "0", "--seed", str(config.seed)])
+        print(f"  started {bots} bot clients (pid {bot_proc.pid})")
+    sys.stdout.flush()
+    try:
+        await server.serve_forever()
+    finally:
+        await server.stop()
+        if bot_proc is not None:
+            bot_proc.terminate()
+            try:
+                bot_proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                bot_proc.kill()
+        print(f"worldloom: stopped at tick {server.world.tick}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="worldloom", description="Worldloom simulation server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the server")
+    _add_server_args(p_serve)
+    p_run = sub.add_parser("run", help="run the default world: server plus bot clients")
+    _add_server_args(p_run)
+    p_run.add_argument("--bots", type=int, default=5, help="bot clients to start (default %(default)s)")
+    p_token = sub.add_parser("token", help="print a signed token for a role")
+    p_token.add_argument("--role", choices=[r for r in ROLES if r != "resume"], default="admin")
+    p_token.add_argument("--sub", default="operator", help="subject (who the token is for)")
+    p_token.add_argument("--ttl", type=float, default=24 * 3600, help="validity in seconds")
+    p_token.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    p_hash = sub.add_parser("hash", help="run N ticks headless and print the world hash")
+    p_hash.add_argument("--seed", type=int, default=1)
+    p_hash.add_argument("--ticks", type=int, default=100)
+    p_hash.add_argument("--npcs", type=int, default=200)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command in ("serve", "run"):
+            asyncio.run(_serve(_config(args), bots=getattr(args, "bots", 0)))
+        elif args.command == "token":
+            signer = TokenSigner(_load_or_create_secret(args.state_dir))
+            print(signer.issue(args.sub, args.role, args.ttl, time.time()))
+        elif args.command == "hash":
+            from worldsim import World
+
+            world = World(seed=args.seed, npc_count=args.npcs)
+            for _ in range(args.ticks):
+                world.step(1.0 / 20)
+            print(world.world_hash())
+    except ServerError as exc:
+        print(f"worldloom: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

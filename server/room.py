@@ -1,0 +1,284 @@
+"""A room is an actor: it owns one world, admits clients, and runs the fixed-timestep loop.
+
+Each tick: apply every client's queued inputs in seq order, step the world, then give each connected
+client a snapshot of its area of interest, delta-encoded against the newest tick it acknowledged.
+Network handlers only enqueue (inputs, acks) — the world is touched by the tick alone, so the simulation
+stays deterministic whatever the network does.
+
+The loop keeps a fixed timestep: it sleeps to the next deadline; a late tick is counted as an overrun and
+the next ones run back to back to catch up, but never more than ``max_catchup`` ticks (a longer stall
+skips ticks and counts them), so the loop cannot spiral.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from protocol import ErrorCode, Event, Input, Welcome, encode
+from protocol.messages import POSITION_QUANTUM, PROTOCOL_VERSION, SCHEMA_HASH
+from protocol.session import ServerSession
+from protocol.snapshot import KindView, WorldView, encode_snapshot, quantize
+from worldsim import KIND_NAMES, Kind, World
+
+from .config import ServerConfig
+from .errors import RoomError
+from .interest import SpatialGrid
+from .metrics import Metrics
+
+log = logging.getLogger("worldloom.room")
+
+SNAPSHOT_ROLES = ("player", "spectator", "admin")
+
+
+class Link(Protocol):
+    """What the room needs of a connection: its protocol session and a way to flush it."""
+
+    session: ServerSession
+
+    def wake(self) -> None: ...
+
+
+@dataclass
+class ClientSlot:
+    """One admitted client; survives a disconnect for the grace window (players)."""
+
+    session_id: str
+    role: str
+    name: str
+    entity: int
+    link: Link | None
+    methods: tuple[str, ...] = ()
+    inputs: deque[Input] = field(default_factory=deque)
+    last_seq_received: int = 0
+    last_seq_applied: int = 0
+    history: OrderedDict[int, WorldView] = field(default_factory=OrderedDict)
+    acked: int = 0
+    detached_at: float | None = None
+    said_bye: bool = False
+
+    def remember(self, tick: int, view: WorldView, keep: int) -> None:
+        self.history[tick] = view
+        while len(self.history) > keep:
+            self.history.popitem(last=False)
+
+    def acknowledge(self, tick: int) -> None:
+        if tick > self.acked and tick in self.history:
+            self.acked = tick
+            while self.history and next(iter(self.history)) < tick:
+                self.history.popitem(last=False)
+
+
+class Room:
+    """One world and its clients. Not thread-safe: all calls happen on the server's event loop."""
+
+    def __init__(self, world: World, config: ServerConfig, metrics: Metrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.world = world
+        self.config = config
+        self.metrics = metrics
+        self.clock = clock
+        self.slots: dict[str, ClientSlot] = {}
+        self.grid = SpatialGrid(config.aoi_radius)
+        self.failed: BaseException | None = None
+        self._tick_listeners: list[Callable[[int], None]] = []
+        self.save_hook: Callable[[], str] | None = None
+
+    # ---------------------------------------------------------------- admission
+    def admit(self, link: Link, role: str, name: str, methods: tuple[str, ...] = (),
+              resume_session: str | None = None) -> tuple[ClientSlot, Welcome]:
+        """Admit a new client or resume ``resume_session``. Raises ``RoomError`` when full/unknown."""
+        if resume_session is not None:
+            slot = self.slots.get(resume_session)
+            if slot is None:
+                raise RoomError("session to resume is unknown or its grace window expired")
+            old = slot.link
+            if old is not None and old is not link:
+                from protocol import CloseCode
+
+                old.session.close(CloseCode.REPLACED, "session resumed on another connection")
+                old.wake()
+            slot.link, slot.detached_at, slot.said_bye = link, None, False
+            return slot, self._welcome(slot, resumed=True)
+        if sum(1 for s in self.slots.values()) >= self.config.max_clients:
+            raise RoomError(f"room is full ({self.config.max_clients} clients)")
+        entity = self.world.spawn_player() if role == "player" else 0
+        slot = ClientSlot(session_id=secrets.token_hex(8), role=role, name=name, entity=entity,
+                          link=link, methods=methods)
+        self.slots[slot.session_id] = slot
+        return slot, self._welcome(slot, resumed=False)
+
+    def announce_join(self, slot: ClientSlot) -> None:
+        """Tell everyone a player joined (after its Welcome was queued, so Welcome stays first)."""
+        if slot.entity:
+            self.broadcast_event("player.joined", slot.entity, {"name": slot.name})
+
+    def _welcome(self, slot: ClientSlot, resumed: bool) -> Welcome:
+        self.metrics.clients = self._attached_count()
+        return Welcome(session=slot.session_id, resume="", tick_rate=self.config.tick_rate,
+                       tick=self.world.tick, server_time=self.clock(), entity=slot.entity,
+                       protocol=PROTOCOL_VERSION, schema=SCHEMA_HASH, quantum=POSITION_QUANTUM,
+                       aoi_radius=self.config.aoi_radius if slot.role == "player" else 0.0,
+                       resumed=resumed, last_input=slot.last_seq_received)
+
+    def detach(self, slot: ClientSlot, link: Link) -> None:
+        """The connection ``link`` of ``slot`` ended. Players without Bye wait out the grace window."""
+        if slot.link is not link:
+            return  # already resumed on a newer connection
+        slot.link = None
+        if slot.said_bye or slot.role != "player" or self.config.resume_grace <= 0:
+            self._remove(slot)
+        else:
+            slot.detached_at = self.clock()
+        self.metrics.clients = self._attached_count()
+
+    def _remove(self, slot: ClientSlot) -> None:
+        self.slots.pop(slot.session_id, None)
+        if slot.entity:
+            self.world.despawn(slot.entity)
+            self.broadcast_event("player.left", slot.entity, {"name": slot.name})
+
+    def _attached_count(self) -> int:
+        return sum(1 for s in self.slots.values() if s.link is not None)
+
+    # ---------------------------------------------------------------- messages from clients
+    def receive_input(self, slot: ClientSlot, message: Input, now: float) -> None:
+        """Queue an input for the next tick; old/duplicate seqs are ignored, a full queue drops."""
+        if slot.role != "player":
+            self._notice(slot, ErrorCode.UNEXPECTED, f"role {slot.role} has no avatar to move", message.seq)
+            return
+        if message.seq <= slot.last_seq_received:
+            return
+        if len(slot.inputs) >= self.config.input_queue:
+            self.metrics.input_drops += 1
+            if slot.link is not None:
+                slot.link.session.send_error(ErrorCode.QUEUE_FULL, "input queue full; input dropped",
+                                             ref=message.seq, now=now)
+            return
+        slot.last_seq_received = message.seq
+        slot.inputs.append(message)
+
+    def receive_ack(self, slot: ClientSlot, tick: int) -> None:
+        slot.acknowledge(tick)
+
+    def _notice(self, slot: ClientSlot, code: ErrorCode, text: str, ref: int = 0) -> None:
+        if slot.link is not None:
+            slot.link.session.send_error(code, text, ref=ref)
+
+    def broadcast_event(self, kind: str, entity: int, data: dict[str, Any]) -> None:
+        frame = Event(tick=self.world.tick, kind=kind, entity=entity, data=data)
+        for slot in self.slots.values():
+            if slot.link is not None and slot.role != "service":
+                slot.link.session.send(frame)
+                slot.link.wake()
+
+    def add_tick_listener(self, listener: Callable[[int], None]) -> None:
+        self._tick_listeners.append(listener)
+
+    # ---------------------------------------------------------------- the tick
+    def step_once(self) -> None:
+        """Run one tick: inputs, world step, grace reaping, snapshots."""
+        world = self.world
+        for slot in self.slots.values():
+            while slot.inputs:
+                message = slot.inputs.popleft()
+                world.apply_input(slot.entity, message.move[0], message.move[1])
+                slot.last_seq_applied = message.seq
+        world.step(1.0 / self.config.tick_rate)
+        now = self.clock()
+        for slot in [s for s in self.slots.values() if s.detached_at is not None]:
+            if now - slot.detached_at > self.config.resume_grace:  # type: ignore[operator]
+                self._remove(slot)
+        self._send_snapshots(now)
+        for listener in self._tick_listeners:
+            listener(world.tick)
+
+    def _world_columns(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """All entities as (kind names, bounds (k+1,), ids (n,), quantized positions (n,3)), kind-major."""
+        names, ids_parts, pos_parts, bounds = [], [], [], [0]
+        for kind in Kind:
+            ids, pos = self.world.kind_view(kind)
+            names.append(KIND_NAMES[kind])
+            ids_parts.append(ids.astype(np.int64, copy=False))
+            pos_parts.append(pos)
+            bounds.append(bounds[-1] + len(ids))
+        ids_all = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int64)
+        pos_all = np.concatenate(pos_parts) if pos_parts else np.empty((0, 3))
+        return names, np.asarray(bounds), ids_all, pos_all
+
+    def _send_snapshots(self, now: float) -> None:
+        receivers = [s for s in self.slots.values() if s.link is not None and s.role in SNAPSHOT_ROLES]
+        if not receivers:
+            return
+        names, bounds, ids_all, pos_all = self._world_columns()
+        q_all = quantize(pos_all)
+        full_view: WorldView | None = None
+        if any(s.role == "player" for s in receivers):
+            self.grid.rebuild(pos_all)
+        player_lo, player_hi = bounds[list(Kind).index(Kind.PLAYER)], bounds[list(Kind).index(Kind.PLAYER) + 1]
+        tick = self.world.tick
+        for slot in receivers:
+            if slot.role == "player":
+                row = player_lo + np.searchsorted(ids_all[player_lo:player_hi], slot.entity)
+                if row >= player_hi or ids_all[row] != slot.entity:
+                    continue
+                idx = self.grid.query(pos_all[row, 0], pos_all[row, 1], self.config.aoi_radius)
+                cuts = np.searchsorted(idx, bounds)
+                view = {names[k]: KindView(ids_all[idx[cuts[k]:cuts[k + 1]]], q_all[idx[cuts[k]:cuts[k + 1]]])
+                        for k in range(len(names))}
+            else:
+                if full_view is None:
+                    full_view = {names[k]: KindView(ids_all[bounds[k]:bounds[k + 1]], q_all[bounds[k]:bounds[k + 1]])
+                                 for k in range(len(names))}
+                view = full_view
+            baseline = slot.history.get(slot.acked) if slot.acked else None
+            parts = encode_snapshot(tick, slot.acked if baseline is not None else 0, slot.last_seq_applied,
+                                    now, view, baseline)
+            slot.remember(tick, view, self.config.snapshot_history)
+            link = slot.link
+            assert link is not None
+            link.session.send_snapshot([encode(p) for p in parts])
+            link.wake()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fixed-timestep loop until ``stop`` is set. A failure stops this room only (raised if configured)."""
+        dt = 1.0 / self.config.tick_rate
+        next_deadline = time.perf_counter()
+        try:
+            while not stop.is_set():
+                delay = next_deadline - time.perf_counter()
+                if delay > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+                        break
+                    except TimeoutError:
+                        pass
+                started = time.perf_counter()
+                self.step_once()
+                elapsed = time.perf_counter() - started
+                self.metrics.record_tick(elapsed, overrun=elapsed > dt)
+                next_deadline += dt
+                behind = time.perf_counter() - next_deadline
+                if behind > self.config.max_catchup * dt:
+                    skipped = int(behind / dt)
+                    self.metrics.skipped_ticks += skipped
+                    next_deadline += skipped * dt
+                await asyncio.sleep(0)
+        except Exception as exc:
+            self.failed = exc
+            self.metrics.room_failures += 1
+            log.exception("room loop failed at tick %d; this room is stopped", self.world.tick)
+            for slot in self.slots.values():
+                if slot.link is not None:
+                    slot.link.session.send_error(ErrorCode.INTERNAL, "room stopped by a server error")
+                    slot.link.wake()
+            if self.config.raise_room_errors:
+                raise

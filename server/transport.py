@@ -1,0 +1,159 @@
+"""The websockets adapter: moves bytes between sockets and ``protocol.session.ServerSession``.
+
+Each connection has a reader (this handler) and a writer task. The reader feeds frames to the session
+and hands decoded messages to the application; the writer drains the session's outgoing frames. Only the
+writer awaits the socket's send buffer, so a slow client delays nothing but itself, and the session's
+latest-only snapshot lane means it receives the newest snapshot when it catches up.
+
+HTTP on the same port: ``/metrics`` (Prometheus text) and ``/status`` (JSON); websockets at ``/ws``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from protocol import CloseCode, Hello
+from protocol.session import ServerSession, SessionCounters
+
+if TYPE_CHECKING:
+    from .app import WorldServer
+
+log = logging.getLogger("worldloom.transport")
+
+
+class Connection:
+    """One websocket connection and its protocol session."""
+
+    def __init__(self, ws: ServerConnection, session: ServerSession, on_flush: Callable[[Connection], None]) -> None:
+        self.ws = ws
+        self.session = session
+        self._wake = asyncio.Event()
+        self._on_flush = on_flush
+        self._seen = SessionCounters()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def write_loop(self) -> None:
+        """Send whatever the session has queued; close the socket once the session is closing."""
+        session = self.session
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                frames = session.data_to_send()
+                if frames:
+                    self._on_flush(self)
+                for frame in frames:
+                    await self.ws.send(frame)
+                if session.closing:
+                    code = int(session.close_code or CloseCode.NORMAL)
+                    await self.ws.close(code, session.close_reason[:120])
+                    return
+        except ConnectionClosed:
+            return
+
+    def counter_deltas(self) -> SessionCounters:
+        """Counter increments since the last call (for the server-wide metrics)."""
+        now, seen = self.session.counters, self._seen
+        delta = SessionCounters(
+            frames_in=now.frames_in - seen.frames_in, bytes_in=now.bytes_in - seen.bytes_in,
+            frames_out=now.frames_out - seen.frames_out, bytes_out=now.bytes_out - seen.bytes_out,
+            invalid=now.invalid - seen.invalid, rate_limited=now.rate_limited - seen.rate_limited,
+            snapshots_replaced=now.snapshots_replaced - seen.snapshots_replaced)
+        self._seen = SessionCounters(**vars(now))
+        return delta
+
+
+class Transport:
+    """Accepts websocket connections for a ``WorldServer`` and serves its HTTP endpoints."""
+
+    def __init__(self, app: WorldServer) -> None:
+        self.app = app
+        self.connections: set[Connection] = set()
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/metrics":
+            return self._http(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
+                              self.app.metrics.prometheus().encode())
+        if path == "/status":
+            return self._http(HTTPStatus.OK, "application/json", json.dumps(self.app.status()).encode())
+        if path in ("/ws", "/"):
+            return None
+        return self._http(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
+                          b"not found: websocket at /ws, metrics at /metrics, status at /status\n")
+
+    @staticmethod
+    def _http(status: HTTPStatus, content_type: str, body: bytes) -> Response:
+        headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(body))),
+                           ("Connection", "close")])
+        return Response(status.value, status.phrase, headers, body)
+
+    async def handle(self, ws: ServerConnection) -> None:
+        app = self.app
+        session = ServerSession(limits=app.config.limits)
+        conn = Connection(ws, session, self._count)
+        self.connections.add(conn)
+        writer = asyncio.create_task(conn.write_loop())
+        slot = None
+        try:
+            if app.stopping:
+                session.close(CloseCode.GOING_AWAY, "server shutting down")
+                return
+            try:
+                first = await asyncio.wait_for(ws.recv(), timeout=app.config.hello_timeout)
+            except TimeoutError:
+                session.close(CloseCode.HANDSHAKE_TIMEOUT, "no hello received in time")
+                return
+            messages = session.receive_frame(first, time.time())
+            self._count(conn)
+            if messages and isinstance(messages[0], Hello):
+                slot = app.admit(conn, messages[0])
+            if slot is None:
+                return
+            conn.wake()
+            async for data in ws:
+                now = time.time()
+                for message in session.receive_frame(data, now):
+                    app.dispatch(slot, message, now)
+                self._count(conn)
+                conn.wake()
+                # once closing, keep draining (ignored) frames so the close handshake is not stuck
+                # behind a full receive queue; the loop ends when the socket closes
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("connection handler failed; closing this connection only")
+            session.close(CloseCode.GOING_AWAY, "internal error")
+        finally:
+            if slot is not None:
+                app.detach(slot, conn)
+            conn.wake()
+            try:
+                await asyncio.wait_for(writer, timeout=2.0)
+            except (TimeoutError, ConnectionClosed):
+                writer.cancel()
+            self.connections.discard(conn)
+
+    def _count(self, conn: Connection) -> None:
+        d = conn.counter_deltas()
+        m = self.app.metrics
+        m.frames_out += d.frames_out
+        m.bytes_out += d.bytes_out
+        m.frames_in += d.frames_in
+        m.bytes_in += d.bytes_in
+        m.invalid_messages += d.invalid
+        m.rate_limited += d.rate_limited
+        m.snapshots_replaced += d.snapshots_replaced
