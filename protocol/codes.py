@@ -10,8 +10,8 @@ from enum import IntEnum
 
 
 class ErrorCode(IntEnum):
-    MALFORMED = 1  # frame is not MessagePack or not a known message type
-    INVALID = 2  # a field has the wrong type or is out of range (message names the path)
+    MALFORMED = 1  # frame is not MessagePack (or is a text frame, or cannot be decoded at all)
+    INVALID = 2  # valid MessagePack but not a valid message: unknown tag, wrong type, out of range (names the path)
     UNEXPECTED = 3  # message not allowed in this session state (e.g. Input before Hello)
     UNAUTHORIZED = 4  # token missing, forged or expired; or role not allowed to do this
     VERSION_MISMATCH = 5  # Hello.protocol differs from the server's PROTOCOL_VERSION
@@ -23,7 +23,7 @@ class ErrorCode(IntEnum):
     RPC_FAILED = 11  # RPC provider answered with an error or went away
     SERVER_FULL = 12  # no room for another client
     INTERNAL = 13  # server-side failure (details are logged, never sent)
-    SHUTTING_DOWN = 14  # server is stopping
+    SHUTTING_DOWN = 14  # reserved: shutdown is announced with Bye(1001), not this error
     QUEUE_FULL = 15  # input dropped: this client's input queue is full
 
 

@@ -28,7 +28,11 @@ MAX_FRAME_BYTES = 60_000
 POSITION_QUANTUM = 1.0 / 64.0
 """Metres per quantized position unit (1.5625 cm; worst-case rounding error 0.78 cm)."""
 
+U16 = Annotated[int, Meta(ge=0, le=0xFFFF)]
 U32 = Annotated[int, Meta(ge=0, le=0xFFFF_FFFF)]
+IdBound = Annotated[int, Meta(ge=0, le=2**32)]
+PartIndex = Annotated[int, Meta(ge=0, le=4095)]
+PartCount = Annotated[int, Meta(ge=1, le=4096)]
 U63 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 ShortStr = Annotated[str, Meta(max_length=64)]
@@ -62,21 +66,21 @@ class Welcome(Message, tag="welcome"):
 
     session: ShortStr
     resume: Token
-    tick_rate: int
-    tick: int
+    tick_rate: U16
+    tick: U63
     server_time: float
-    entity: int
-    protocol: int
-    schema: str
+    entity: U32
+    protocol: U16
+    schema: ShortStr
     quantum: float = POSITION_QUANTUM
     aoi_radius: float = 0.0
     resumed: bool = False
-    last_input: int = 0
+    last_input: U63 = 0
 
 
 # ---------------------------------------------------------------- gameplay
 class Input(Message, tag="input"):
-    """One client input. ``seq`` increases by one per input; ``tick`` is the newest server tick seen.
+    """One client input. ``seq`` strictly increases (gaps allowed); ``tick`` is the newest server tick seen.
 
     ``move`` is the desired planar direction (each axis in [-1, 1], magnitude clamped to 1 by the server);
     ``buttons`` is a bit set reserved for actions.
@@ -118,8 +122,8 @@ class KindBlock(Struct, array_like=True):
     """
 
     kind: ShortStr
-    lo: int
-    hi: int
+    lo: IdBound
+    hi: IdBound
     entered: Column = Column()
     ex: Column = Column()
     ey: Column = Column()
@@ -137,21 +141,21 @@ class Snapshot(Message, tag="snap"):
     input ``seq`` the server has applied for this client. ``time`` is server wall-clock seconds at the tick.
     """
 
-    tick: int
-    baseline: int
-    input_ack: int
+    tick: U63
+    baseline: U63
+    input_ack: U63
     time: float
-    part: int = 0
-    parts: int = 1
+    part: PartIndex = 0
+    parts: PartCount = 1
     blocks: list[KindBlock] = []
 
 
 class Event(Message, tag="event"):
     """A typed world event (``kind`` e.g. ``player.joined``) with scalar ``data``."""
 
-    tick: int
+    tick: U63
     kind: ShortStr
-    entity: int = 0
+    entity: U32 = 0
     data: dict[str, Any] = {}
 
 
@@ -170,7 +174,7 @@ class RpcResponse(Message, tag="rpc_result"):
 
     id: U63
     result: Any = None
-    code: int = 0
+    code: U16 = 0
     message: str = ""
 
 
@@ -178,9 +182,9 @@ class RpcResponse(Message, tag="rpc_result"):
 class Error(Message, tag="error"):
     """A refused message. ``code`` from ``protocol.codes.ErrorCode``; ``ref`` is the offending seq/id if any."""
 
-    code: int
+    code: U16
     message: str
-    ref: int = 0
+    ref: U63 = 0
 
 
 class Ping(Message, tag="ping"):
@@ -191,7 +195,9 @@ class Ping(Message, tag="ping"):
 
 
 class Pong(Message, tag="pong"):
-    nonce: int = 0
+    """Answer to ``Ping``: ``nonce`` and ``time`` echoed, ``server_time`` in server wall-clock seconds."""
+
+    nonce: U63 = 0
     time: float = 0.0
     server_time: float = 0.0
 
@@ -199,7 +205,7 @@ class Pong(Message, tag="pong"):
 class Bye(Message, tag="bye"):
     """Orderly goodbye (either direction) with a close code from ``protocol.codes.CloseCode``."""
 
-    code: int = 1000
+    code: U16 = 1000
     reason: str = ""
 
 
@@ -213,11 +219,19 @@ CLIENT_MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(ClientMessage)
 SERVER_MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(ServerMessage)
 
 
+_META_KEYS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
+
+
 def _type_name(tp: Any) -> str:
-    """Stable, Python-version-independent spelling of a field type for the schema hash."""
+    """Stable, Python- and msgspec-version-independent spelling of a field type (with its bounds)."""
     origin = typing.get_origin(tp)
     if origin is Annotated:
-        return _type_name(typing.get_args(tp)[0])
+        inner, *metas = typing.get_args(tp)
+        bounds = [f"{key}={getattr(m, key)!r}" for m in metas if isinstance(m, Meta)
+                  for key in _META_KEYS if getattr(m, key, None) is not None]
+        return _type_name(inner) + ("{" + ",".join(bounds) + "}" if bounds else "")
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return "union[" + ",".join(sorted(_type_name(a) for a in typing.get_args(tp))) + "]"
     if origin is Literal:
         return "literal[" + ",".join(map(str, typing.get_args(tp))) + "]"
     if origin in (list, tuple, dict):
@@ -227,15 +241,27 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _default_text(field: msgspec.structs.FieldInfo) -> str:
+    if field.default is not msgspec.NODEFAULT:
+        return "=" + repr(field.default)
+    if field.default_factory is not msgspec.NODEFAULT:
+        return "=" + repr(field.default_factory())
+    return ""
+
+
 def _schema_text() -> str:
+    """Canonical layout: direction, tag field, tag, array-likeness, and every field's type, bounds, default."""
     lines = []
-    for cls in (*CLIENT_MESSAGE_TYPES, *SERVER_MESSAGE_TYPES, Column, KindBlock):
-        info = msgspec.inspect.type_info(cls)
-        tag = getattr(info, "tag", None) or ""
-        hints = typing.get_type_hints(cls, include_extras=True)
-        fields = ";".join(f"{f.name}:{_type_name(hints[f.name])}" for f in msgspec.structs.fields(cls))
-        lines.append(f"{cls.__name__}|{tag}|{int(info.array_like)}|{fields}")
-    return "\n".join(sorted(set(lines)))
+    groups = (("client", CLIENT_MESSAGE_TYPES), ("server", SERVER_MESSAGE_TYPES), ("nested", (Column, KindBlock)))
+    for direction, classes in groups:
+        for cls in classes:
+            info = msgspec.inspect.type_info(cls)
+            tag = f"{getattr(info, 'tag_field', None) or ''}={getattr(info, 'tag', None) or ''}"
+            hints = typing.get_type_hints(cls, include_extras=True)
+            fields = ";".join(f"{f.name}:{_type_name(hints[f.name])}{_default_text(f)}"
+                              for f in msgspec.structs.fields(cls))
+            lines.append(f"{direction}|{cls.__name__}|{tag}|{int(info.array_like)}|{fields}")
+    return "\n".join(lines)
 
 
 SCHEMA_HASH: str = hashlib.sha256(_schema_text().encode()).hexdigest()[:16]

@@ -34,14 +34,19 @@ RESUME_TOKEN_TTL = 24 * 3600.0
 
 def _warm_up() -> None:
     """Load/compile the Numba kernels and codec paths before the first real tick (keeps tick times flat)."""
-    from protocol.snapshot import KindView, encode_snapshot, quantize
+    from protocol.snapshot import SnapshotAssembler
+
+    from .interest import SpatialGrid
+    from .snapshots import SnapshotFrames, TickFrame
 
     scratch = World(seed=0, half_extent=10.0, npc_count=4)
     player = scratch.spawn_player()
     scratch.apply_input(player, 1.0, 0.0)
     scratch.step(0.05)
-    ids, pos = scratch.kind_view(Kind.NPC)
-    encode_snapshot(1, 0, 0, 0.0, {"npc": KindView(ids.astype("int64"), quantize(pos))}, None)
+    frame = TickFrame(scratch, SpatialGrid(5.0), need_grid=True)
+    view = frame.around(frame.row_of(Kind.PLAYER, player) or 0, 5.0)
+    SnapshotFrames().frames(1, 0.0, 0, view, 0, None)
+    SnapshotAssembler()
 
 
 class WorldServer:
@@ -213,6 +218,8 @@ class WorldServer:
             raise RpcDenied(ErrorCode.INTERNAL, "saving is off: start the server with --save PATH")
         return {"tick": self.world.tick, "path": path}
 
-    def status(self) -> dict[str, Any]:
+    def status(self, last: int | None = None) -> dict[str, Any]:
+        """Server state for /status; tick percentiles over the ``last`` ticks when given."""
         return {"url": self.url, "tick": self.world.tick, "room_failed": self.room.failed is not None,
-                "metrics": self.metrics.as_dict()}
+                "entities": {KIND_NAMES[k]: int(len(self.world.kind_view(k)[0])) for k in Kind},
+                "metrics": self.metrics.as_dict(last)}

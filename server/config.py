@@ -33,6 +33,7 @@ class ServerConfig:
     limits: SessionLimits = field(default_factory=SessionLimits)
     save_path: str | None = None  # world save file; loaded at start if present, written on shutdown
     autosave_interval: float = 60.0  # seconds; 0 disables
+    record_commands: bool = False  # keep the room's command log (replays, determinism checks)
     raise_room_errors: bool = False  # tests: a failing room loop raises instead of only stopping
 
     def validate(self) -> ServerConfig:
@@ -50,7 +51,8 @@ class ServerConfig:
         need(self.max_clients >= 1, "max_clients", ">= 1", self.max_clients)
         need(self.resume_grace >= 0, "resume_grace", ">= 0 seconds", self.resume_grace)
         need(1 <= self.input_queue <= 4096, "input_queue", "1..4096", self.input_queue)
-        need(2 <= self.snapshot_history <= 1024, "snapshot_history", "2..1024", self.snapshot_history)
+        need(2 <= self.snapshot_history <= 64, "snapshot_history", "2..64 (clients keep 64 baselines)",
+             self.snapshot_history)
         need(self.max_catchup >= 1, "max_catchup", ">= 1 ticks", self.max_catchup)
         need(self.hello_timeout > 0, "hello_timeout", "> 0 seconds", self.hello_timeout)
         need(self.autosave_interval >= 0, "autosave_interval", ">= 0 seconds (0 disables)",

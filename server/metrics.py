@@ -13,7 +13,7 @@ import numpy as np
 class Metrics:
     """Counters and a rolling window of tick durations (seconds)."""
 
-    window: int = 1200
+    window: int = 6000  # ticks kept for percentiles (5 min at 20 Hz)
     tick_seconds: deque[float] = field(default_factory=deque)
     ticks: int = 0
     overruns: int = 0
@@ -41,10 +41,13 @@ class Metrics:
         if len(self.tick_seconds) > self.window:
             self.tick_seconds.popleft()
 
-    def tick_percentiles_ms(self) -> dict[str, float]:
+    def tick_percentiles_ms(self, last: int | None = None) -> dict[str, float]:
+        """Tick compute time percentiles in milliseconds over the window (or its ``last`` ticks)."""
         if not self.tick_seconds:
             return {"p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0}
         arr = np.fromiter(self.tick_seconds, dtype=np.float64) * 1000.0
+        if last is not None:
+            arr = arr[-max(1, last):]
         p50, p90, p99 = np.percentile(arr, [50, 90, 99])
         return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "max": float(arr.max())}
 
@@ -60,11 +63,11 @@ class Metrics:
             self._rate_mark = (now, self.bytes_out)
         return rate
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, last: int | None = None) -> dict[str, object]:
         return {
             "uptime_s": time.monotonic() - self.started,
             "ticks": self.ticks,
-            "tick_ms": self.tick_percentiles_ms(),
+            "tick_ms": self.tick_percentiles_ms(last),
             "overruns": self.overruns,
             "skipped_ticks": self.skipped_ticks,
             "clients": self.clients,

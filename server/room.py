@@ -21,18 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
-from protocol import ErrorCode, Event, Input, Welcome, encode
+from protocol import ErrorCode, Event, Input, Welcome
 from protocol.messages import POSITION_QUANTUM, PROTOCOL_VERSION, SCHEMA_HASH
 from protocol.session import ServerSession
-from protocol.snapshot import KindView, WorldView, encode_snapshot, quantize
-from worldsim import KIND_NAMES, Kind, World
+from worldsim import Kind, World
 
 from .config import ServerConfig
 from .errors import RoomError
 from .interest import SpatialGrid
 from .metrics import Metrics
+from .snapshots import FlatView, SnapshotFrames, TickFrame
 
 log = logging.getLogger("worldloom.room")
 
@@ -60,12 +58,12 @@ class ClientSlot:
     inputs: deque[Input] = field(default_factory=deque)
     last_seq_received: int = 0
     last_seq_applied: int = 0
-    history: OrderedDict[int, WorldView] = field(default_factory=OrderedDict)
+    history: OrderedDict[int, FlatView] = field(default_factory=OrderedDict)
     acked: int = 0
     detached_at: float | None = None
     said_bye: bool = False
 
-    def remember(self, tick: int, view: WorldView, keep: int) -> None:
+    def remember(self, tick: int, view: FlatView, keep: int) -> None:
         self.history[tick] = view
         while len(self.history) > keep:
             self.history.popitem(last=False)
@@ -88,9 +86,11 @@ class Room:
         self.clock = clock
         self.slots: dict[str, ClientSlot] = {}
         self.grid = SpatialGrid(config.aoi_radius)
+        self.encoder = SnapshotFrames()
         self.failed: BaseException | None = None
         self._tick_listeners: list[Callable[[int], None]] = []
-        self.save_hook: Callable[[], str] | None = None
+        self.command_log: list[tuple[Any, ...]] | None = [] if config.record_commands else None
+        """When enabled: every world command as (tick, op, entity, *args) — enough to replay the run."""
 
     # ---------------------------------------------------------------- admission
     def admit(self, link: Link, role: str, name: str, methods: tuple[str, ...] = (),
@@ -111,6 +111,8 @@ class Room:
         if sum(1 for s in self.slots.values()) >= self.config.max_clients:
             raise RoomError(f"room is full ({self.config.max_clients} clients)")
         entity = self.world.spawn_player() if role == "player" else 0
+        if entity and self.command_log is not None:
+            self.command_log.append((self.world.tick, "spawn", entity))
         slot = ClientSlot(session_id=secrets.token_hex(8), role=role, name=name, entity=entity,
                           link=link, methods=methods)
         self.slots[slot.session_id] = slot
@@ -144,6 +146,8 @@ class Room:
         self.slots.pop(slot.session_id, None)
         if slot.entity:
             self.world.despawn(slot.entity)
+            if self.command_log is not None:
+                self.command_log.append((self.world.tick, "despawn", slot.entity))
             self.broadcast_event("player.left", slot.entity, {"name": slot.name})
 
     def _attached_count(self) -> int:
@@ -191,6 +195,8 @@ class Room:
             while slot.inputs:
                 message = slot.inputs.popleft()
                 world.apply_input(slot.entity, message.move[0], message.move[1])
+                if self.command_log is not None:
+                    self.command_log.append((world.tick, "input", slot.entity, *message.move))
                 slot.last_seq_applied = message.seq
         world.step(1.0 / self.config.tick_rate)
         now = self.clock()
@@ -201,51 +207,27 @@ class Room:
         for listener in self._tick_listeners:
             listener(world.tick)
 
-    def _world_columns(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """All entities as (kind names, bounds (k+1,), ids (n,), quantized positions (n,3)), kind-major."""
-        names, ids_parts, pos_parts, bounds = [], [], [], [0]
-        for kind in Kind:
-            ids, pos = self.world.kind_view(kind)
-            names.append(KIND_NAMES[kind])
-            ids_parts.append(ids.astype(np.int64, copy=False))
-            pos_parts.append(pos)
-            bounds.append(bounds[-1] + len(ids))
-        ids_all = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int64)
-        pos_all = np.concatenate(pos_parts) if pos_parts else np.empty((0, 3))
-        return names, np.asarray(bounds), ids_all, pos_all
-
     def _send_snapshots(self, now: float) -> None:
         receivers = [s for s in self.slots.values() if s.link is not None and s.role in SNAPSHOT_ROLES]
         if not receivers:
             return
-        names, bounds, ids_all, pos_all = self._world_columns()
-        q_all = quantize(pos_all)
-        full_view: WorldView | None = None
-        if any(s.role == "player" for s in receivers):
-            self.grid.rebuild(pos_all)
-        player_lo, player_hi = bounds[list(Kind).index(Kind.PLAYER)], bounds[list(Kind).index(Kind.PLAYER) + 1]
         tick = self.world.tick
+        frame = TickFrame(self.world, self.grid, need_grid=any(s.role == "player" for s in receivers))
+        radius = self.config.aoi_radius
         for slot in receivers:
             if slot.role == "player":
-                row = player_lo + np.searchsorted(ids_all[player_lo:player_hi], slot.entity)
-                if row >= player_hi or ids_all[row] != slot.entity:
+                row = frame.row_of(Kind.PLAYER, slot.entity)
+                if row is None:
                     continue
-                idx = self.grid.query(pos_all[row, 0], pos_all[row, 1], self.config.aoi_radius)
-                cuts = np.searchsorted(idx, bounds)
-                view = {names[k]: KindView(ids_all[idx[cuts[k]:cuts[k + 1]]], q_all[idx[cuts[k]:cuts[k + 1]]])
-                        for k in range(len(names))}
+                view = frame.around(row, radius)
             else:
-                if full_view is None:
-                    full_view = {names[k]: KindView(ids_all[bounds[k]:bounds[k + 1]], q_all[bounds[k]:bounds[k + 1]])
-                                 for k in range(len(names))}
-                view = full_view
+                view = frame.everything()
             baseline = slot.history.get(slot.acked) if slot.acked else None
-            parts = encode_snapshot(tick, slot.acked if baseline is not None else 0, slot.last_seq_applied,
-                                    now, view, baseline)
+            frames = self.encoder.frames(tick, now, slot.last_seq_applied, view, slot.acked, baseline)
             slot.remember(tick, view, self.config.snapshot_history)
             link = slot.link
             assert link is not None
-            link.session.send_snapshot([encode(p) for p in parts])
+            link.session.send_snapshot(frames)
             link.wake()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -84,12 +84,17 @@ class Transport:
         self.connections: set[Connection] = set()
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
         if path == "/metrics":
             return self._http(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
                               self.app.metrics.prometheus().encode())
         if path == "/status":
-            return self._http(HTTPStatus.OK, "application/json", json.dumps(self.app.status()).encode())
+            last = None
+            for pair in query.split("&"):
+                key, _, value = pair.partition("=")
+                if key == "last" and value.isdigit():
+                    last = int(value)
+            return self._http(HTTPStatus.OK, "application/json", json.dumps(self.app.status(last)).encode())
         if path in ("/ws", "/"):
             return None
         return self._http(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
