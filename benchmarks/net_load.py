@@ -1,6 +1,6 @@
 """Network load benchmark: a real server process, real websocket bots in other processes, printed figures.
 
-Reference work (issue #2): 200 moving NPCs, 50 bot clients (each a moving player), 20 Hz, the server pinned
+Reference work (issue #2): 200 moving entities (150 wandering NPCs + the 50 bots' avatars), 50 bot clients, 20 Hz, the server pinned
 to CPU 0 and the bots to the other CPU. Prints server tick compute time p50/p99, server process CPU per
 tick (compute plus all network I/O), wire bytes per client per second and per entity update, tick-to-client
 latency p50/p99 and tick overruns. Second figure (``--large``): 1000 clients spread over a 2 km map with
@@ -93,6 +93,9 @@ async def _bot(url: str, index: int, duration: float, input_rate: float, apply: 
                     continue
                 if message.part == 0 and len(stats["latency"]) < 200_000:
                     stats["latency"].append(now - message.time)
+                    if message.baseline:
+                        stats["baseline_age"] += message.tick - message.baseline
+                        stats["deltas"] += 1
                 stats["entity_updates"] += sum(b.dx.count + b.entered.count for b in message.blocks)
                 if apply:
                     try:
@@ -114,7 +117,7 @@ async def _bot(url: str, index: int, duration: float, input_rate: float, apply: 
 
 async def _bot_worker(args: argparse.Namespace) -> None:
     stats = {"bytes": 0, "frames": 0, "snapshots": 0, "entity_updates": 0, "latency": [], "connected": 0,
-             "refused": 0, "snapshot_errors": 0}
+             "refused": 0, "snapshot_errors": 0, "baseline_age": 0, "deltas": 0}
     start = time.monotonic()
     # stagger connects over ramp seconds; every bot then runs until the common end
     tasks = []
@@ -127,6 +130,10 @@ async def _bot_worker(args: argparse.Namespace) -> None:
     errors = sorted({type(r).__name__ for r in results if isinstance(r, BaseException)})
     stats["errors"] = errors
     stats["measure_seconds"] = args.duration + args.ramp
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_share"] = (usage.ru_utime + usage.ru_stime) / max(1e-9, time.monotonic() - start)
     Path(args.result_file).write_text(json.dumps(stats))
 
 
@@ -229,6 +236,9 @@ def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: fl
         "bytes_per_client_per_s": total_bytes / max(1, connected) / seconds,
         "bytes_per_entity_update": total_bytes / max(1, updates),
         "entities_per_snapshot": updates / max(1, snapshots),
+        "snapshots_per_client_per_s": snapshots / max(1, connected) / seconds,
+        "bot_process_cpu_share": max(r["cpu_share"] for r in results),
+        "baseline_age_ticks": sum(r["baseline_age"] for r in results) / max(1, sum(r["deltas"] for r in results)),
         "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
         "latency_ms_p99": float(np.percentile(lat, 99)) if lat.size else float("nan"),
         "snapshots_replaced": after["metrics"]["snapshots_replaced"],
@@ -244,7 +254,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--npcs", type=int, default=200)
+    parser.add_argument("--npcs", type=int, default=150, help="NPCs; with the bots' 50 avatars: 200 movers")
     parser.add_argument("--large", action="store_true", help="also run 1000 clients on a large map")
     parser.add_argument("--large-clients", type=int, default=1000)
     parser.add_argument("--large-duration", type=float, default=60.0)

@@ -134,7 +134,9 @@ def _put_column(buf, pos, vals, count):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _write_blocks(buf, cur_keys, cur_q, base_keys, base_q, names, name_starts, scratch):  # pragma: no cover
-    """Write one ``KindBlock`` per kind (lo=0, hi=2**32) of ``cur`` against ``base``; returns bytes written.
+    """Write one ``KindBlock`` per kind (lo=0, hi=2**32, canonical ``changes``) of ``cur`` against ``base``.
+
+    Returns the number of bytes written.
 
     scratch: (8, n + m) int64 work space for the eight columns of one kind.
     """
@@ -171,7 +173,7 @@ def _write_blocks(buf, cur_keys, cur_q, base_keys, base_q, names, name_starts, s
                 nk += 1
                 i += 1
                 j += 1
-        buf[pos] = 0x9B
+        buf[pos] = 0x97  # [kind, lo, hi, dx, dy, dz, changes]
         nlen = name_starts[k + 1] - name_starts[k]
         buf[pos + 1] = 0xA0 | nlen
         pos += 2
@@ -180,11 +182,17 @@ def _write_blocks(buf, cur_keys, cur_q, base_keys, base_q, names, name_starts, s
         pos += nlen
         buf[pos] = 0
         pos = _put_uint(buf, pos + 1, 4294967296)
-        for c in range(4):
-            pos = _put_column(buf, pos, scratch[c], ne)
-        pos = _put_column(buf, pos, scratch[4], nr)
         for c in range(5, 8):
             pos = _put_column(buf, pos, scratch[c], nk)
+        if ne == 0 and nr == 0:
+            buf[pos] = 0xC0  # nil: nobody entered or left
+            pos += 1
+        else:
+            buf[pos] = 0x95  # Membership [entered, ex, ey, ez, removed]
+            pos += 1
+            for c in range(4):
+                pos = _put_column(buf, pos, scratch[c], ne)
+            pos = _put_column(buf, pos, scratch[4], nr)
     return pos
 
 

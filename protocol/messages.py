@@ -112,26 +112,66 @@ class Column(Struct, array_like=True, frozen=True):
     data: bytes = b""
 
 
-class KindBlock(Struct, array_like=True):
-    """The change of one entity kind over ids in ``[lo, hi)`` against the baseline snapshot.
+class Membership(Struct, array_like=True, frozen=True):
+    """Ids that entered a range (ascending, with absolute quantized ``ex, ey, ez``) and ids that left it."""
 
-    ``entered``: ids (ascending) absent from the baseline, with absolute quantized ``ex, ey, ez``.
-    ``removed``: baseline ids (ascending) that left. ``dx, dy, dz``: quantized position change of every
-    other baseline id in the range, in ascending id order. A full snapshot is the same thing against an
-    empty baseline (everything ``entered``).
-    """
-
-    kind: ShortStr
-    lo: IdBound
-    hi: IdBound
     entered: Column = Column()
     ex: Column = Column()
     ey: Column = Column()
     ez: Column = Column()
     removed: Column = Column()
+
+
+EMPTY_COLUMN = Column()
+
+
+class KindBlock(Struct, array_like=True, frozen=True):
+    """The change of one entity kind over ids in ``[lo, hi)`` against the baseline snapshot.
+
+    ``dx, dy, dz``: quantized position change of every baseline id in the range that is still present,
+    in ascending id order. ``changes`` (nil when nobody entered or left — the common tick): ``entered``
+    ids (ascending) absent from the baseline with absolute quantized ``ex, ey, ez``, and ``removed``
+    baseline ids (ascending) that left. A full snapshot is the same thing against an empty baseline
+    (everything entered). Build blocks with ``kind_block``, which sets ``changes`` canonically.
+    """
+
+    kind: ShortStr
+    lo: IdBound
+    hi: IdBound
     dx: Column = Column()
     dy: Column = Column()
     dz: Column = Column()
+    changes: Membership | None = None
+
+    @property
+    def entered(self) -> Column:
+        return self.changes.entered if self.changes is not None else EMPTY_COLUMN
+
+    @property
+    def ex(self) -> Column:
+        return self.changes.ex if self.changes is not None else EMPTY_COLUMN
+
+    @property
+    def ey(self) -> Column:
+        return self.changes.ey if self.changes is not None else EMPTY_COLUMN
+
+    @property
+    def ez(self) -> Column:
+        return self.changes.ez if self.changes is not None else EMPTY_COLUMN
+
+    @property
+    def removed(self) -> Column:
+        return self.changes.removed if self.changes is not None else EMPTY_COLUMN
+
+
+def kind_block(kind: str, lo: int, hi: int, entered: Column = EMPTY_COLUMN, ex: Column = EMPTY_COLUMN,
+               ey: Column = EMPTY_COLUMN, ez: Column = EMPTY_COLUMN, removed: Column = EMPTY_COLUMN,
+               dx: Column = EMPTY_COLUMN, dy: Column = EMPTY_COLUMN, dz: Column = EMPTY_COLUMN) -> KindBlock:
+    """A ``KindBlock`` in canonical form: ``changes`` is None exactly when no id entered or left."""
+    changes = None
+    if entered.count or removed.count or ex.count or ey.count or ez.count:
+        changes = Membership(entered, ex, ey, ez, removed)
+    return KindBlock(kind, lo, hi, dx, dy, dz, changes)
 
 
 class Snapshot(Message, tag="snap"):
@@ -252,7 +292,7 @@ def _default_text(field: msgspec.structs.FieldInfo) -> str:
 def _schema_text() -> str:
     """Canonical layout: direction, tag field, tag, array-likeness, and every field's type, bounds, default."""
     lines = []
-    groups = (("client", CLIENT_MESSAGE_TYPES), ("server", SERVER_MESSAGE_TYPES), ("nested", (Column, KindBlock)))
+    groups = (("client", CLIENT_MESSAGE_TYPES), ("server", SERVER_MESSAGE_TYPES), ("nested", (Column, Membership, KindBlock)))
     for direction, classes in groups:
         for cls in classes:
             info = msgspec.inspect.type_info(cls)

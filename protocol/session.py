@@ -102,7 +102,11 @@ class ServerSession:
         if not self._take_token(now):
             return []
         if isinstance(data, str):
-            self._violation(now, ErrorCode.MALFORMED, "text frames are not accepted; send binary MessagePack")
+            text = "text frames are not accepted; send binary MessagePack"
+            if self.state is State.AWAITING_HELLO:
+                self._refuse_handshake(ErrorCode.MALFORMED, text, CloseCode.PROTOCOL_VIOLATION)
+            else:
+                self._violation(now, ErrorCode.MALFORMED, text)
             return []
         try:
             message = decode_client(data)

@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from .errors import SnapshotError
-from .messages import MAX_FRAME_BYTES, POSITION_QUANTUM, Column, KindBlock, Snapshot
+from .messages import MAX_FRAME_BYTES, POSITION_QUANTUM, Column, KindBlock, Snapshot, kind_block
 
 ID_LIMIT = 1 << 32
 """Entity ids are in ``[0, ID_LIMIT)``; a block's ``hi`` is at most this."""
@@ -335,7 +335,7 @@ def encode_kind(kind: str, current: KindView, baseline: KindView | None,
         # Same membership, the common tick: what the general path below computes, minus the matching.
         n = cur_ids.shape[0]
         dx, dy, dz = _pack_columns((cur_q - base_q).T.reshape(-1), [0, n, 2 * n, 3 * n])
-        return KindBlock(kind, lo, hi, dx=dx, dy=dy, dz=dz)
+        return kind_block(kind, lo, hi, dx=dx, dy=dy, dz=dz)
     if base_ids.size:
         where = np.searchsorted(base_ids, cur_ids)
         np.minimum(where, base_ids.size - 1, out=where)
@@ -352,7 +352,7 @@ def encode_kind(kind: str, current: KindView, baseline: KindView | None,
     values = np.concatenate((cur_ids[entered], cur_q[entered].T.reshape(-1), removed,
                              (cur_q[kept] - base_q[kept_rows]).T.reshape(-1)))
     starts = [0, e, 2 * e, 3 * e, 4 * e, 4 * e + r, 4 * e + r + m, 4 * e + r + 2 * m, 4 * e + r + 3 * m]
-    return KindBlock(kind, lo, hi, *_pack_columns(values, starts))
+    return kind_block(kind, lo, hi, *_pack_columns(values, starts))
 
 
 def _block_fixed_bound(kind: str) -> int:

@@ -78,6 +78,8 @@ class WorldServer:
                      npc_speed=cfg.npc_speed)
 
     async def start(self) -> None:
+        if self._ws_server is not None:
+            raise RuntimeError("server already started")
         _warm_up()
         self._ws_server = await serve(
             self.transport.handle, self.config.host, self.config.port,
@@ -116,8 +118,8 @@ class WorldServer:
             self._ws_server.close(close_connections=True)
             await self._ws_server.wait_closed()
 
-    async def serve_forever(self) -> None:
-        await self.start()
+    async def wait_stopped(self) -> None:
+        """Wait until a stop is requested (signal handler, test or admin)."""
         await self._stop.wait()
 
     def request_stop(self) -> None:

@@ -80,7 +80,7 @@ async def _serve(config: ServerConfig, bots: int = 0) -> None:
         print(f"  started {bots} bot clients (pid {bot_proc.pid})")
     sys.stdout.flush()
     try:
-        await server.serve_forever()
+        await server.wait_stopped()
     finally:
         await server.stop()
         if bot_proc is not None:

@@ -78,6 +78,10 @@ def strategy_for(info: msgspec.inspect.Type) -> st.SearchStrategy:
         required = {f.name: strategy_for(f.type) for f in info.fields if f.required}
         optional = {f.name: strategy_for(f.type) for f in info.fields if not f.required}
         return st.fixed_dictionaries(required, optional=optional).map(lambda kw: info.cls(**kw))
+    if isinstance(info, mi.NoneType):
+        return st.none()
+    if isinstance(info, mi.UnionType):
+        return st.one_of(*(strategy_for(t) for t in info.types))
     raise NotImplementedError(f"no strategy for {info!r}: extend strategy_for for this field type")
 
 

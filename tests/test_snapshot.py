@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from protocol.codec import decode_server, encode
 from protocol.errors import SnapshotError
-from protocol.messages import MAX_FRAME_BYTES, POSITION_QUANTUM, Column, KindBlock, Snapshot
+from protocol.messages import MAX_FRAME_BYTES, POSITION_QUANTUM, Column, KindBlock, Snapshot, kind_block
 from protocol.snapshot import (
     ID_LIMIT,
     KindView,
@@ -64,7 +64,7 @@ def ref_encode_kind(kind: str, cur: KindView, base: KindView | None, lo: int, hi
     def wrap(x: int) -> int:  # int64 wrap-around, as the encoder's numpy arithmetic
         return (x + 2**63) % 2**64 - 2**63
 
-    return KindBlock(
+    return kind_block(
         kind, lo, hi,
         entered=ref_pack(entered),
         ex=ref_pack([now[i][0] for i in entered]),
@@ -260,7 +260,7 @@ def test_full_snapshot_is_a_delta_against_nothing() -> None:
 
 def test_apply_blocks_keeps_only_what_the_blocks_cover() -> None:
     base = {"npc": view([1, 10], [[0, 0, 0], [1, 1, 1]]), "gone": view([3], [[0, 0, 0]])}
-    block = KindBlock("npc", 0, 5, dx=pack_column(np.array([2])), dy=pack_column(np.array([0])),
+    block = kind_block("npc", 0, 5, dx=pack_column(np.array([2])), dy=pack_column(np.array([0])),
                       dz=pack_column(np.array([0])))
     out = apply_blocks(base, [block])
     assert set(out) == {"npc"}
@@ -276,7 +276,7 @@ def _delta_block(**changes) -> KindBlock:
                   removed=pack_column(np.array([2])), dx=pack_column(np.array([0, 1])),
                   dy=pack_column(np.array([0, 0])), dz=pack_column(np.array([0, 0])))
     fields.update(changes)
-    return KindBlock(**fields)
+    return kind_block(**fields)
 
 
 DELTA_BASE = {"npc": view([2, 4, 6], np.zeros(9))}

@@ -191,7 +191,7 @@ def compat_vectors() -> list[MessageVector]:
         MessageVector("compat_number_widths", "server", Pong(nonce=300, time=1.5, server_time=-2.0), wide_pong),
         MessageVector("compat_array_tail", "server", Snapshot(
             tick=3, baseline=0, input_ack=0, time=0.0,
-            blocks=[KindBlock("npc", 0, 2**32, entered=Column(6, 0, 1, b""))]),
+            blocks=[KindBlock("npc", 0, 2**32, dx=Column(6, 0, 1, b""))]),
             pack({"t": "snap", "tick": 3, "baseline": 0, "input_ack": 0, "time": 0.0,
                   "blocks": [["npc", 0, 2**32, [6, 0, 1, b"", "future element"]]]})),
         MessageVector("compat_client_unknown_keys", "client", Input(seq=5, tick=9, move=(0.5, -0.5)),
