@@ -14,7 +14,8 @@ Bots are lean on purpose so that one core can drive many of them: each decodes e
 applies snapshots to its state (``SnapshotAssembler``) when ``--apply`` is on (default for the reference
 run), acks completed ticks, and sends inputs at ``--input-rate`` Hz. Latency is measured from the server's
 wall-clock stamp in each snapshot (``Snapshot.time``, taken when the tick's snapshots are built) to the
-bot's receive time on the same machine. No peer is run here: see docs/benchmarks.md for why.
+receive time on the same machine, by a probe client that joins last and runs alone in its own process;
+the all-bots figure also includes the load bots' own queueing (49 clients served by one Python process). No peer is run here: see docs/benchmarks.md for why.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ def _pin(cpu: int) -> None:
 # ------------------------------------------------------------------------------------------- bot worker
 async def _bot(url: str, index: int, duration: float, input_rate: float, apply: bool, ack_every: int,
                stats: dict, start_at: float) -> None:
+    from websockets.asyncio.client import connect
+
     import protocol as p
     from protocol.session import ClientSession
     from protocol.snapshot import SnapshotAssembler, SnapshotError
-    from websockets.asyncio.client import connect
 
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     session = ClientSession(client="net-load-bot")
@@ -116,6 +118,8 @@ async def _bot(url: str, index: int, duration: float, input_rate: float, apply: 
 
 
 async def _bot_worker(args: argparse.Namespace) -> None:
+    if args.delay:
+        await asyncio.sleep(args.delay)
     stats = {"bytes": 0, "frames": 0, "snapshots": 0, "entity_updates": 0, "latency": [], "connected": 0,
              "refused": 0, "snapshot_errors": 0, "baseline_age": 0, "deltas": 0}
     start = time.monotonic()
@@ -162,23 +166,38 @@ def _start_server(npcs: int, half_extent: float, aoi: float) -> tuple[subprocess
     raise RuntimeError("server did not start; run `python -m server serve --port 0` to see why")
 
 
+def _bot_cmd(port: int, count: int, duration: float, ramp: float, input_rate: float, apply: bool,
+             ack_every: int, first: int, result: str, delay: float = 0.0) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--bot-worker", "--url", f"ws://127.0.0.1:{port}/ws",
+            "--clients", str(count), "--duration", str(duration), "--ramp", str(ramp), "--input-rate",
+            str(input_rate), "--ack-every", str(ack_every), "--first-index", str(first), "--result-file", result,
+            "--delay", str(delay)] + (["--apply"] if apply else [])
+
+
 def _run_bots(port: int, clients: int, duration: float, ramp: float, input_rate: float, apply: bool,
-              ack_every: int, processes: int) -> list[dict]:
+              ack_every: int, processes: int) -> tuple[list[dict], dict]:
+    """Run ``clients - 1`` load bots in ``processes`` processes plus one latency probe in its own process.
+
+    The probe joins last (so its snapshot is built and sent last in each tick: the worst position) and,
+    being alone in its process, measures the server's fan-out latency rather than the load bots' own
+    queueing. Returns (load bot results, probe result).
+    """
     procs, files = [], []
-    per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    load = clients - 1
+    per = [load // processes + (1 if i < load % processes else 0) for i in range(processes)]
     first = 0
     for count in per:
         result = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
         files.append(result)
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--bot-worker", "--url",
-               f"ws://127.0.0.1:{port}/ws", "--clients", str(count), "--duration", str(duration),
-               "--ramp", str(ramp), "--input-rate", str(input_rate), "--ack-every", str(ack_every),
-               "--first-index", str(first), "--result-file", result] + (["--apply"] if apply else [])
+        cmd = _bot_cmd(port, count, duration, ramp, input_rate, apply, ack_every, first, result)
         procs.append(subprocess.Popen(cmd, cwd=ROOT, preexec_fn=lambda: _pin(1)))
         first += count
-    for proc in procs:
+    probe_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    probe = subprocess.Popen(_bot_cmd(port, 1, duration, 0.0, input_rate, True, 1, 99_999, probe_file,
+                                      delay=ramp + 0.5), cwd=ROOT, preexec_fn=lambda: _pin(1))
+    for proc in (*procs, probe):
         proc.wait(timeout=duration + ramp + 120)
-    return [json.loads(Path(f).read_text()) for f in files]
+    return [json.loads(Path(f).read_text()) for f in files], json.loads(Path(probe_file).read_text())
 
 
 def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: float, duration: float,
@@ -206,7 +225,8 @@ def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: fl
 
         marker = threading.Thread(target=mark_start)
         marker.start()
-        results = _run_bots(port, clients, duration, ramp, input_rate, apply, ack_every, processes)
+        load_results, probe = _run_bots(port, clients, duration, ramp, input_rate, apply, ack_every, processes)
+        results = [*load_results, probe]
         marker.join()
         t = ps.cpu_times()
         cpu_used = t.user + t.system - cpu0[0]
@@ -217,7 +237,7 @@ def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: fl
         server.terminate()
         server.wait(timeout=30)
     lat = np.concatenate([np.asarray(r["latency"], dtype=np.float64) for r in results]) * 1000.0
-    # drop the ramp: latencies are appended in time order per process, keep the last duration's share
+    probe_lat = np.asarray(probe["latency"], dtype=np.float64) * 1000.0
     total_bytes = sum(r["bytes"] for r in results)
     seconds = results[0]["measure_seconds"]
     connected = sum(r["connected"] for r in results)
@@ -239,8 +259,10 @@ def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: fl
         "snapshots_per_client_per_s": snapshots / max(1, connected) / seconds,
         "bot_process_cpu_share": max(r["cpu_share"] for r in results),
         "baseline_age_ticks": sum(r["baseline_age"] for r in results) / max(1, sum(r["deltas"] for r in results)),
-        "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
-        "latency_ms_p99": float(np.percentile(lat, 99)) if lat.size else float("nan"),
+        "latency_ms_p50": float(np.percentile(probe_lat, 50)) if probe_lat.size else float("nan"),
+        "latency_ms_p99": float(np.percentile(probe_lat, 99)) if probe_lat.size else float("nan"),
+        "all_bots_latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
+        "all_bots_latency_ms_p99": float(np.percentile(lat, 99)) if lat.size else float("nan"),
         "snapshots_replaced": after["metrics"]["snapshots_replaced"],
         "input_drops": after["metrics"]["input_drops"],
         "snapshot_errors": sum(r["snapshot_errors"] for r in results),
@@ -267,6 +289,7 @@ def main() -> None:
     parser.add_argument("--apply", action="store_true")
     parser.add_argument("--ack-every", type=int, default=1)
     parser.add_argument("--first-index", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--result-file")
     args = parser.parse_args()
     if args.bot_worker:

@@ -114,9 +114,24 @@ def _put_column(buf, pos, vals, count):  # pragma: no cover - compiled
         for i in range(4):
             buf[pos + 4 - i] = (nbytes >> (8 * i)) & 0xFF
         pos += 5
-    for i in range(nbytes):
-        buf[pos + i] = 0
-    if bits:
+    if 0 < bits <= 56:  # fast path: a 64-bit accumulator never overflows (< 8 + 56 bits pending)
+        ubase = np.uint64(mn)
+        acc = np.uint64(0)
+        nacc = 0
+        p = pos
+        for i in range(count):
+            acc |= (np.uint64(vals[i]) - ubase) << np.uint64(nacc)
+            nacc += bits
+            while nacc >= 8:
+                buf[p] = np.uint8(acc & np.uint64(0xFF))
+                acc >>= np.uint64(8)
+                nacc -= 8
+                p += 1
+        if nacc > 0:
+            buf[p] = np.uint8(acc & np.uint64(0xFF))
+    elif bits:
+        for i in range(nbytes):
+            buf[pos + i] = 0
         ubase = np.uint64(mn)
         bit = pos * 8
         for i in range(count):
@@ -133,7 +148,7 @@ def _put_column(buf, pos, vals, count):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _write_blocks(buf, cur_keys, cur_q, base_keys, base_q, names, name_starts, scratch):  # pragma: no cover
+def write_blocks(buf, cur_keys, cur_q, base_keys, base_q, names, name_starts, scratch):  # pragma: no cover
     """Write one ``KindBlock`` per kind (lo=0, hi=2**32, canonical ``changes``) of ``cur`` against ``base``.
 
     Returns the number of bytes written.
@@ -196,6 +211,11 @@ def _write_blocks(buf, cur_keys, cur_q, base_keys, base_q, names, name_starts, s
     return pos
 
 
+def blocks_bytes_bound(n: int, m: int, kinds: int) -> int:
+    """Most bytes ``write_blocks`` can write for n current and m baseline entities over ``kinds`` kinds."""
+    return 64 + kinds * 320 + 8 * (7 * n + m)
+
+
 class FrameEncoder:
     """Encodes single-part snapshot frames for a fixed tuple of kind names (each < 32 ASCII chars).
 
@@ -213,6 +233,12 @@ class FrameEncoder:
         self._buf = np.zeros(1 << 16, np.uint8)
         self._scratch = np.zeros((8, 1024), np.int64)
 
+    def header(self, tick: int, baseline_tick: int, input_ack: int, time: float) -> bytes:
+        """The frame prefix before the blocks (the Snapshot map up to and including the blocks array header)."""
+        # Snapshot omits default fields, so the empty blocks list is absent: add the key, fix the map size
+        header = encode(Snapshot(tick=tick, baseline=baseline_tick, input_ack=input_ack, time=time))
+        return bytes((header[0] + 1,)) + header[1:] + b"\xa6blocks" + bytes((0x90 | len(self.kinds),))
+
     def encode(self, tick: int, baseline_tick: int, input_ack: int, time: float, cur_keys: np.ndarray,
                cur_q: np.ndarray, base_keys: np.ndarray | None = None,
                base_q: np.ndarray | None = None) -> bytes | None:
@@ -224,14 +250,14 @@ class FrameEncoder:
         if base_keys is None or base_q is None:
             base_keys, base_q = _EMPTY_KEYS, _EMPTY_Q
         n, m = cur_keys.shape[0], base_keys.shape[0]
-        need = 64 + len(self.kinds) * 320 + 8 * (7 * n + m)
+        need = blocks_bytes_bound(n, m, len(self.kinds))
         if self._buf.shape[0] < need:
             self._buf = np.zeros(max(need, 2 * self._buf.shape[0]), np.uint8)
         if self._scratch.shape[1] < n + m:
             self._scratch = np.zeros((8, max(n + m, 2 * self._scratch.shape[1])), np.int64)
-        size = _write_blocks(self._buf, cur_keys, cur_q, base_keys, base_q, self._names, self._name_starts,
+        size = write_blocks(self._buf, cur_keys, cur_q, base_keys, base_q, self._names, self._name_starts,
                              self._scratch)
-        header = encode(Snapshot(tick=tick, baseline=baseline_tick, input_ack=input_ack, time=time))
+        header = self.header(tick, baseline_tick, input_ack, time)
         if len(header) + size > self.max_bytes:
             return None
-        return header[:-1] + bytes((0x90 | len(self.kinds),)) + self._buf[:size].tobytes()
+        return header + self._buf[:size].tobytes()

@@ -174,11 +174,13 @@ def kind_block(kind: str, lo: int, hi: int, entered: Column = EMPTY_COLUMN, ex: 
     return KindBlock(kind, lo, hi, dx, dy, dz, changes)
 
 
-class Snapshot(Message, tag="snap"):
+class Snapshot(Message, tag="snap", omit_defaults=True):
     """World state at ``tick``, one part of ``parts``. ``baseline == 0``: full snapshot (no baseline).
 
     A delta is a Snapshot whose ``baseline`` is a tick the client acknowledged. ``input_ack`` is the last
     input ``seq`` the server has applied for this client. ``time`` is server wall-clock seconds at the tick.
+    Fields equal to their default (``part`` 0, ``parts`` 1, empty ``blocks``) are left out on the wire —
+    this is the hot message, and readers already fill in missing keys with defaults.
     """
 
     tick: U63
@@ -290,7 +292,8 @@ def _default_text(field: msgspec.structs.FieldInfo) -> str:
 
 
 def _schema_text() -> str:
-    """Canonical layout: direction, tag field, tag, array-likeness, and every field's type, bounds, default."""
+    """Canonical layout: direction, tag field, tag, array-likeness + omit-defaults, and every field's type,
+    bounds and default."""
     lines = []
     groups = (("client", CLIENT_MESSAGE_TYPES), ("server", SERVER_MESSAGE_TYPES), ("nested", (Column, Membership, KindBlock)))
     for direction, classes in groups:
@@ -300,7 +303,8 @@ def _schema_text() -> str:
             hints = typing.get_type_hints(cls, include_extras=True)
             fields = ";".join(f"{f.name}:{_type_name(hints[f.name])}{_default_text(f)}"
                               for f in msgspec.structs.fields(cls))
-            lines.append(f"{direction}|{cls.__name__}|{tag}|{int(info.array_like)}|{fields}")
+            omit = int(cls.__struct_config__.omit_defaults)
+            lines.append(f"{direction}|{cls.__name__}|{tag}|{int(info.array_like)}{omit}|{fields}")
     return "\n".join(lines)
 
 

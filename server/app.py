@@ -72,7 +72,11 @@ class WorldServer:
         cfg = self.config
         if cfg.save_path and os.path.exists(cfg.save_path):
             world = World.load(cfg.save_path)
-            log.info("resumed world from %s at tick %d", cfg.save_path, world.tick)
+            ids, _ = world.kind_view(Kind.PLAYER)
+            for entity in ids.tolist():  # their sessions died with the old process: nobody can resume them
+                world.despawn(entity)
+            log.info("resumed world from %s at tick %d (%d stale avatars removed)", cfg.save_path, world.tick,
+                     len(ids))
             return world
         return World(seed=cfg.seed, half_extent=cfg.half_extent, npc_count=cfg.npc_count,
                      npc_speed=cfg.npc_speed)
@@ -217,11 +221,12 @@ class WorldServer:
             raise RpcDenied(ErrorCode.UNAUTHORIZED, "world.save needs the admin role")
         path = self.save()
         if path is None:
-            raise RpcDenied(ErrorCode.INTERNAL, "saving is off: start the server with --save PATH")
+            raise RpcDenied(ErrorCode.INTERNAL, "saving is off on this server (it was started with --no-save)")
         return {"tick": self.world.tick, "path": path}
 
     def status(self, last: int | None = None) -> dict[str, Any]:
         """Server state for /status; tick percentiles over the ``last`` ticks when given."""
+        self.transport.refresh_metrics()
         return {"url": self.url, "tick": self.world.tick, "room_failed": self.room.failed is not None,
                 "entities": {KIND_NAMES[k]: int(len(self.world.kind_view(k)[0])) for k in Kind},
                 "metrics": self.metrics.as_dict(last)}

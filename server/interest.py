@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_SPAN = 1 << 21  # cells per axis in the key space; cell coordinates are offset into [0, _SPAN)
+SPAN = 1 << 21  # cells per axis in the key space; cell coordinates are offset into [0, SPAN)
 
 
 class SpatialGrid:
@@ -28,18 +28,23 @@ class SpatialGrid:
     def rebuild(self, positions: np.ndarray) -> None:
         """Index ``positions`` ((n, 2+) float metres; only x and y are used)."""
         xy = np.ascontiguousarray(positions[:, :2], dtype=np.float64)
-        cells = np.floor(xy / self.cell_size).astype(np.int64) + _SPAN // 2
-        np.clip(cells, 0, _SPAN - 1, out=cells)
-        keys = cells[:, 0] * _SPAN + cells[:, 1]
+        cells = np.floor(xy / self.cell_size).astype(np.int64) + SPAN // 2
+        np.clip(cells, 0, SPAN - 1, out=cells)
+        keys = cells[:, 0] * SPAN + cells[:, 1]
         self._order = np.argsort(keys, kind="stable")
         self._keys = keys[self._order]
         self._xy = xy
 
+    @property
+    def index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sorted cell keys (n,), point index per sorted key (n,), xy (n, 2) metres) for kernels."""
+        return self._keys, self._order, self._xy
+
     def query(self, center_x: float, center_y: float, radius: float) -> np.ndarray:
         """Indices (ascending, into the rebuilt array) of points within ``radius`` metres of the center."""
         out = np.empty(self._keys.size, np.int64)
-        n = _query_circle(self._keys, self._order, self._xy, float(center_x), float(center_y), float(radius),
-                          self.cell_size, _SPAN, out)
+        n = query_circle(self._keys, self._order, self._xy, float(center_x), float(center_y), float(radius),
+                          self.cell_size, SPAN, out)
         return out[:n]
 
     def query_reference(self, center_x: float, center_y: float, radius: float) -> np.ndarray:
@@ -47,13 +52,13 @@ class SpatialGrid:
         if self._keys.size == 0:
             return np.empty(0, np.int64)
         cs = self.cell_size
-        x0 = int(np.floor((center_x - radius) / cs)) + _SPAN // 2
-        x1 = int(np.floor((center_x + radius) / cs)) + _SPAN // 2
-        y0 = int(np.floor((center_y - radius) / cs)) + _SPAN // 2
-        y1 = int(np.floor((center_y + radius) / cs)) + _SPAN // 2
+        x0 = int(np.floor((center_x - radius) / cs)) + SPAN // 2
+        x1 = int(np.floor((center_x + radius) / cs)) + SPAN // 2
+        y0 = int(np.floor((center_y - radius) / cs)) + SPAN // 2
+        y1 = int(np.floor((center_y + radius) / cs)) + SPAN // 2
         x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, _SPAN - 1), min(y1, _SPAN - 1)
-        columns = np.arange(x0, x1 + 1, dtype=np.int64) * _SPAN
+        x1, y1 = min(x1, SPAN - 1), min(y1, SPAN - 1)
+        columns = np.arange(x0, x1 + 1, dtype=np.int64) * SPAN
         starts = np.searchsorted(self._keys, columns + y0, side="left")
         ends = np.searchsorted(self._keys, columns + y1, side="right")
         lengths = ends - starts
@@ -69,7 +74,7 @@ class SpatialGrid:
 
 
 @njit(cache=True, nogil=True)
-def _query_circle(keys, order, xy, cx, cy, radius, cell_size, span, out):  # pragma: no cover - compiled
+def query_circle(keys, order, xy, cx, cy, radius, cell_size, span, out):  # pragma: no cover - compiled
     """Write indices of points within ``radius`` of (cx, cy) into ``out`` ascending; return their count.
 
     keys (n,) int64 sorted cell keys; order (n,) int64 point index per sorted key; xy (n, 2) metres.

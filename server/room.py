@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from protocol import ErrorCode, Event, Input, Welcome
 from protocol.messages import POSITION_QUANTUM, PROTOCOL_VERSION, SCHEMA_HASH
 from protocol.session import ServerSession
@@ -62,6 +64,7 @@ class ClientSlot:
     acked: int = 0
     detached_at: float | None = None
     said_bye: bool = False
+    halted: bool = False  # a detached avatar was stopped (it keeps no velocity while nobody steers it)
 
     def remember(self, tick: int, view: FlatView, keep: int) -> None:
         self.history[tick] = view
@@ -106,7 +109,7 @@ class Room:
 
                 old.session.close(CloseCode.REPLACED, "session resumed on another connection")
                 old.wake()
-            slot.link, slot.detached_at, slot.said_bye = link, None, False
+            slot.link, slot.detached_at, slot.said_bye, slot.halted = link, None, False, False
             return slot, self._welcome(slot, resumed=True)
         if sum(1 for s in self.slots.values()) >= self.config.max_clients:
             raise RoomError(f"room is full ({self.config.max_clients} clients)")
@@ -192,6 +195,11 @@ class Room:
         """Run one tick: inputs, world step, grace reaping, snapshots."""
         world = self.world
         for slot in self.slots.values():
+            if slot.link is None and slot.entity and not slot.halted and not slot.inputs:
+                world.apply_input(slot.entity, 0.0, 0.0)
+                if self.command_log is not None:
+                    self.command_log.append((world.tick, "input", slot.entity, 0.0, 0.0))
+                slot.halted = True
             while slot.inputs:
                 message = slot.inputs.popleft()
                 world.apply_input(slot.entity, message.move[0], message.move[1])
@@ -212,23 +220,32 @@ class Room:
         if not receivers:
             return
         tick = self.world.tick
-        frame = TickFrame(self.world, self.grid, need_grid=any(s.role == "player" for s in receivers))
-        radius = self.config.aoi_radius
-        for slot in receivers:
-            if slot.role == "player":
-                row = frame.row_of(Kind.PLAYER, slot.entity)
-                if row is None:
-                    continue
-                view = frame.around(row, radius)
-            else:
-                view = frame.everything()
+        players = [s for s in receivers if s.role == "player"]
+        watchers = [s for s in receivers if s.role != "player"]
+        frame = TickFrame(self.world, self.grid, need_grid=bool(players))
+        keep = self.config.snapshot_history
+        if players:
+            rows = frame.rows_of(Kind.PLAYER, np.fromiter((s.entity for s in players), np.int64, len(players)))
+            present = rows >= 0
+            players = [s for s, ok in zip(players, present, strict=True) if ok]
+            baselines = [s.history.get(s.acked) if s.acked else None for s in players]
+            blocks, views = self.encoder.batch.encode(frame, rows[present], self.config.aoi_radius, baselines)
+            for slot, block, view, baseline in zip(players, blocks, views, baselines, strict=True):
+                frames = self.encoder.finish(tick, now, slot.last_seq_applied, block, view, slot.acked, baseline)
+                self._deliver(slot, tick, view, frames, keep)
+        for slot in watchers:
+            view = frame.everything()
             baseline = slot.history.get(slot.acked) if slot.acked else None
             frames = self.encoder.frames(tick, now, slot.last_seq_applied, view, slot.acked, baseline)
-            slot.remember(tick, view, self.config.snapshot_history)
-            link = slot.link
-            assert link is not None
-            link.session.send_snapshot(frames)
-            link.wake()
+            self._deliver(slot, tick, view, frames, keep)
+
+    @staticmethod
+    def _deliver(slot: ClientSlot, tick: int, view: FlatView, frames: list[bytes], keep: int) -> None:
+        slot.remember(tick, view, keep)
+        link = slot.link
+        assert link is not None
+        link.session.send_snapshot(frames)
+        link.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fixed-timestep loop until ``stop`` is set. A failure stops this room only (raised if configured)."""

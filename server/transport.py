@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -35,12 +34,10 @@ log = logging.getLogger("worldloom.transport")
 class Connection:
     """One websocket connection and its protocol session."""
 
-    def __init__(self, ws: ServerConnection, session: ServerSession, on_flush: Callable[[Connection], None]) -> None:
+    def __init__(self, ws: ServerConnection, session: ServerSession) -> None:
         self.ws = ws
         self.session = session
         self._wake = asyncio.Event()
-        self._on_flush = on_flush
-        self._seen = SessionCounters()
 
     def wake(self) -> None:
         self._wake.set()
@@ -53,8 +50,6 @@ class Connection:
                 await self._wake.wait()
                 self._wake.clear()
                 frames = session.data_to_send()
-                if frames:
-                    self._on_flush(self)
                 for frame in frames:
                     await self.ws.send(frame)
                 if session.closing:
@@ -64,17 +59,6 @@ class Connection:
         except ConnectionClosed:
             return
 
-    def counter_deltas(self) -> SessionCounters:
-        """Counter increments since the last call (for the server-wide metrics)."""
-        now, seen = self.session.counters, self._seen
-        delta = SessionCounters(
-            frames_in=now.frames_in - seen.frames_in, bytes_in=now.bytes_in - seen.bytes_in,
-            frames_out=now.frames_out - seen.frames_out, bytes_out=now.bytes_out - seen.bytes_out,
-            invalid=now.invalid - seen.invalid, rate_limited=now.rate_limited - seen.rate_limited,
-            snapshots_replaced=now.snapshots_replaced - seen.snapshots_replaced)
-        self._seen = SessionCounters(**vars(now))
-        return delta
-
 
 class Transport:
     """Accepts websocket connections for a ``WorldServer`` and serves its HTTP endpoints."""
@@ -82,9 +66,23 @@ class Transport:
     def __init__(self, app: WorldServer) -> None:
         self.app = app
         self.connections: set[Connection] = set()
+        self.retired = SessionCounters()  # counters of connections that have ended
+
+    def refresh_metrics(self) -> None:
+        """Fold every session's counters into the server metrics (done on read, not per message)."""
+        total = SessionCounters(**vars(self.retired))
+        for conn in self.connections:
+            for name, value in vars(conn.session.counters).items():
+                setattr(total, name, getattr(total, name) + value)
+        m = self.app.metrics
+        m.frames_in, m.bytes_in = total.frames_in, total.bytes_in
+        m.frames_out, m.bytes_out = total.frames_out, total.bytes_out
+        m.invalid_messages, m.rate_limited = total.invalid, total.rate_limited
+        m.snapshots_replaced = total.snapshots_replaced
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
+        self.refresh_metrics()
         if path == "/metrics":
             return self._http(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
                               self.app.metrics.prometheus().encode())
@@ -109,7 +107,7 @@ class Transport:
     async def handle(self, ws: ServerConnection) -> None:
         app = self.app
         session = ServerSession(limits=app.config.limits)
-        conn = Connection(ws, session, self._count)
+        conn = Connection(ws, session)
         self.connections.add(conn)
         writer = asyncio.create_task(conn.write_loop())
         slot = None
@@ -123,7 +121,6 @@ class Transport:
                 session.close(CloseCode.HANDSHAKE_TIMEOUT, "no hello received in time")
                 return
             messages = session.receive_frame(first, time.time())
-            self._count(conn)
             if messages and isinstance(messages[0], Hello):
                 slot = app.admit(conn, messages[0])
             if slot is None:
@@ -135,7 +132,6 @@ class Transport:
                 now = time.time()
                 for message in session.receive_frame(data, now):
                     app.dispatch(slot, message, now)
-                self._count(conn)
                 conn.wake()
                 # once closing, keep draining (ignored) frames so the close handshake is not stuck
                 # behind a full receive queue; the loop ends when the socket closes
@@ -153,14 +149,5 @@ class Transport:
             except (TimeoutError, ConnectionClosed):
                 writer.cancel()
             self.connections.discard(conn)
-
-    def _count(self, conn: Connection) -> None:
-        d = conn.counter_deltas()
-        m = self.app.metrics
-        m.frames_out += d.frames_out
-        m.bytes_out += d.bytes_out
-        m.frames_in += d.frames_in
-        m.bytes_in += d.bytes_in
-        m.invalid_messages += d.invalid
-        m.rate_limited += d.rate_limited
-        m.snapshots_replaced += d.snapshots_replaced
+            for name, value in vars(session.counters).items():
+                setattr(self.retired, name, getattr(self.retired, name) + value)

@@ -65,3 +65,11 @@ def test_buffers_grow_and_are_reused() -> None:
         assert frame is not None
         [ref] = encode_snapshot(1, 0, 0, 0.0, {"player": KindView.empty(), "npc": KindView(ids, q)}, None)
         assert frame == p.encode(ref)
+
+
+def test_wide_columns_take_the_bitwise_path_and_still_match() -> None:
+    ids = np.array([1, 2, 3], np.int64)
+    q = np.array([[-(2**62), 0, 5], [2**62, 1, -5], [0, -(2**61), 2**61]], np.int64)
+    frame = FrameEncoder(KINDS).encode(2, 0, 0, 0.0, (1 << 32) | ids, q)
+    [ref] = encode_snapshot(2, 0, 0, 0.0, {"player": KindView.empty(), "npc": KindView(ids, q)}, None)
+    assert frame == p.encode(ref)
