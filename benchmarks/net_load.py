@@ -144,7 +144,7 @@ async def _bot_worker(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------------------------------- driver
 def _status(port: int, last: int | None = None) -> dict:
     url = f"http://127.0.0.1:{port}/status" + (f"?last={last}" if last else "")
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:
         return json.loads(response.read())
 
 
@@ -235,7 +235,11 @@ def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: fl
         window = _status(port, last=ticks)["metrics"]
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     lat = np.concatenate([np.asarray(r["latency"], dtype=np.float64) for r in results]) * 1000.0
     probe_lat = np.asarray(probe["latency"], dtype=np.float64) * 1000.0
     total_bytes = sum(r["bytes"] for r in results)

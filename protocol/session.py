@@ -177,6 +177,11 @@ class ServerSession:
             return
         self._reliable.append(encode(message))
 
+    def send_frame(self, frame: bytes) -> None:
+        """Queue an already-encoded server message (one encode shared by many sessions)."""
+        if self.state is State.OPEN:
+            self._reliable.append(frame)
+
     def send_error(self, code: ErrorCode, message: str, ref: int = 0, now: float | None = None) -> None:
         """Queue an Error. With ``now``, repeated notices of one code are throttled (rate/queue notices)."""
         if now is not None:

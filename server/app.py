@@ -7,6 +7,7 @@ Lifecycle: ``start()`` loads the last save if there is one, binds the port and s
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -85,6 +86,8 @@ class WorldServer:
         if self._ws_server is not None:
             raise RuntimeError("server already started")
         _warm_up()
+        gc.collect()
+        gc.freeze()  # startup objects (modules, compiled kernels) never need scanning again: shorter GC pauses
         self._ws_server = await serve(
             self.transport.handle, self.config.host, self.config.port,
             process_request=self.transport.process_request, compression=None,

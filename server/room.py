@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from protocol import ErrorCode, Event, Input, Welcome
+from protocol import ErrorCode, Event, Input, Welcome, encode
 from protocol.messages import POSITION_QUANTUM, PROTOCOL_VERSION, SCHEMA_HASH
 from protocol.session import ServerSession
 from worldsim import Kind, World
@@ -148,10 +148,11 @@ class Room:
     def _remove(self, slot: ClientSlot) -> None:
         self.slots.pop(slot.session_id, None)
         if slot.entity:
+            at = self.world.positions_of([slot.entity])[0]
             self.world.despawn(slot.entity)
             if self.command_log is not None:
                 self.command_log.append((self.world.tick, "despawn", slot.entity))
-            self.broadcast_event("player.left", slot.entity, {"name": slot.name})
+            self.broadcast_event("player.left", slot.entity, {"name": slot.name}, at=at)
 
     def _attached_count(self) -> int:
         return sum(1 for s in self.slots.values() if s.link is not None)
@@ -180,11 +181,27 @@ class Room:
         if slot.link is not None:
             slot.link.session.send_error(code, text, ref=ref)
 
-    def broadcast_event(self, kind: str, entity: int, data: dict[str, Any]) -> None:
-        frame = Event(tick=self.world.tick, kind=kind, entity=entity, data=data)
-        for slot in self.slots.values():
-            if slot.link is not None and slot.role != "service":
-                slot.link.session.send(frame)
+    def broadcast_event(self, kind: str, entity: int, data: dict[str, Any], at: np.ndarray | None = None) -> None:
+        """Send an Event to spectators/admins and to players whose area of interest contains ``at``.
+
+        ``at`` (x, y, z metres) defaults to the entity's position. Interest-managed like snapshots, so a
+        join among 1000 players costs the players nearby a message, not everyone (no O(n^2) fan-out).
+        """
+        if at is None and entity:
+            at = self.world.positions_of([entity])[0]
+        frame = encode(Event(tick=self.world.tick, kind=kind, entity=entity, data=data))
+        receivers = [s for s in self.slots.values() if s.link is not None and s.role != "service"]
+        players = [s for s in receivers if s.role == "player" and s.entity and s.entity != entity]
+        near: set[str] = set()
+        if players and at is not None:
+            where = self.world.positions_of([s.entity for s in players])[:, :2] - np.asarray(at)[:2]
+            radius = self.config.aoi_radius
+            inside = (where * where).sum(axis=1) <= radius * radius
+            near = {s.session_id for s, ok in zip(players, inside, strict=True) if ok}
+        for slot in receivers:
+            if slot.role != "player" or slot.entity == entity or slot.session_id in near or at is None:
+                assert slot.link is not None
+                slot.link.session.send_frame(frame)
                 slot.link.wake()
 
     def add_tick_listener(self, listener: Callable[[int], None]) -> None:

@@ -21,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from protocol import CloseCode, Hello
 from protocol.session import ServerSession, SessionCounters
@@ -31,27 +32,62 @@ if TYPE_CHECKING:
 log = logging.getLogger("worldloom.transport")
 
 
-class Connection:
-    """One websocket connection and its protocol session."""
+WRITE_BUFFER_LIMIT = 64 * 1024
+"""Bytes queued in a socket's transport above which frames wait for the writer task (flow control)."""
 
-    def __init__(self, ws: ServerConnection, session: ServerSession) -> None:
+
+class Connection:
+    """One websocket connection and its protocol session.
+
+    Outgoing frames normally leave synchronously: ``wake`` marks the connection dirty and one coalesced
+    callback per loop iteration (``Transport.flush``) hands every dirty session's frames to websockets'
+    sans-I/O protocol and writes them to the socket — no task switch, no await per frame. A connection
+    whose socket buffer is over ``WRITE_BUFFER_LIMIT`` (a slow client), or that is closing, is left to
+    its writer task, which awaits the socket's drain; meanwhile the session's latest-only snapshot lane
+    keeps just the newest snapshot for it.
+    """
+
+    def __init__(self, ws: ServerConnection, session: ServerSession, transport: Transport) -> None:
         self.ws = ws
         self.session = session
         self._wake = asyncio.Event()
+        self._transport = transport
+        self._writer_busy = False
 
     def wake(self) -> None:
-        self._wake.set()
+        self._transport.mark_dirty(self)
+
+    def flush_now(self) -> None:
+        """Write queued frames synchronously if the socket can take them; else defer to the writer task."""
+        ws = self.ws
+        transport = ws.transport
+        if (self._writer_busy or self.session.closing or ws.protocol.state is not State.OPEN
+                or transport is None or transport.is_closing()
+                or transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT):
+            self._wake.set()
+            return
+        frames = self.session.data_to_send()
+        if not frames:
+            return
+        try:
+            for frame in frames:
+                ws.protocol.send_binary(frame)
+            ws.send_data()
+        except Exception:  # the connection failed under us: the reader/writer tasks will see it close
+            self._wake.set()
 
     async def write_loop(self) -> None:
-        """Send whatever the session has queued; close the socket once the session is closing."""
+        """Send what the fast path could not (slow sockets), and close the socket once the session closes."""
         session = self.session
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
+                self._writer_busy = True
                 frames = session.data_to_send()
                 for frame in frames:
                     await self.ws.send(frame)
+                self._writer_busy = False
                 if session.closing:
                     code = int(session.close_code or CloseCode.NORMAL)
                     await self.ws.close(code, session.close_reason[:120])
@@ -67,6 +103,21 @@ class Transport:
         self.app = app
         self.connections: set[Connection] = set()
         self.retired = SessionCounters()  # counters of connections that have ended
+        self._dirty: dict[Connection, None] = {}  # insertion-ordered set: flush in the order woken
+        self._flush_scheduled = False
+
+    def mark_dirty(self, conn: Connection) -> None:
+        self._dirty[conn] = None
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every dirty connection's frames (one coalesced pass per event-loop iteration)."""
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, {}
+        for conn in dirty:
+            conn.flush_now()
 
     def refresh_metrics(self) -> None:
         """Fold every session's counters into the server metrics (done on read, not per message)."""
@@ -107,7 +158,7 @@ class Transport:
     async def handle(self, ws: ServerConnection) -> None:
         app = self.app
         session = ServerSession(limits=app.config.limits)
-        conn = Connection(ws, session)
+        conn = Connection(ws, session, self)
         self.connections.add(conn)
         writer = asyncio.create_task(conn.write_loop())
         slot = None

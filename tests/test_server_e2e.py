@@ -433,3 +433,23 @@ def test_slow_client_never_stalls_the_tick() -> None:
             await slow.close()
 
     run(scenario())
+
+
+def test_events_are_interest_managed() -> None:
+    async def scenario() -> None:
+        async with boot(npc_count=0, half_extent=300.0, aoi_radius=5.0, seed=3) as srv:
+            watcher = await Peer.open(srv.url)
+            await watcher.hello(role="spectator")
+            a = await Peer.open(srv.url)
+            wa = await a.hello(name="a")
+            b = await Peer.open(srv.url)
+            wb = await b.hello(name="b")
+            pa, pb = srv.server.world.positions_of([wa.entity, wb.entity])
+            assert np.hypot(*(pa - pb)[:2]) > 5.0, "precondition: the two avatars spawn far apart"
+            await watcher.wait_for(lambda m: isinstance(m, p.Event) and m.entity == wb.entity)
+            await srv.wait_for_ticks(3)
+            assert not any(isinstance(m, p.Event) and m.entity == wb.entity for m in a.received)
+            for peer in (watcher, a, b):
+                await peer.close()
+
+    run(scenario())
