@@ -151,17 +151,19 @@ def _status(port: int, last: int | None = None) -> dict:
 def _start_server(npcs: int, half_extent: float, aoi: float) -> tuple[subprocess.Popen, int]:
     cmd = [sys.executable, "-m", "server", "serve", "--port", "0", "--no-save", "--npcs", str(npcs),
            "--half-extent", str(half_extent), "--aoi", str(aoi), "--state-dir", tempfile.mkdtemp()]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    # the server's output goes to a file, never an unread pipe (a full pipe would block the server)
+    log_path = Path(tempfile.mkdtemp()) / "server.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 - owned by the child for its lifetime
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=lambda: _pin(0))
-    assert proc.stdout is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        match = re.search(r"ws://127\.0\.0\.1:(\d+)/ws", line)
+        match = re.search(r"ws://127\.0\.0\.1:(\d+)/ws", log_path.read_text())
         if match:
             return proc, int(match.group(1))
-        if not line and proc.poll() is not None:
+        if proc.poll() is not None:
             break
+        time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start; run `python -m server serve --port 0` to see why")
 

@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p_hash.add_argument("--npcs", type=int, default=200)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per connection is noise at scale
     try:
         if args.command in ("serve", "run"):
             asyncio.run(_serve(_config(args), bots=getattr(args, "bots", 0)))
