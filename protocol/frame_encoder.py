@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .bitpack import write_packed
 from .codec import encode
 from .messages import MAX_FRAME_BYTES, Snapshot
 
@@ -114,37 +115,7 @@ def _put_column(buf, pos, vals, count):  # pragma: no cover - compiled
         for i in range(4):
             buf[pos + 4 - i] = (nbytes >> (8 * i)) & 0xFF
         pos += 5
-    if 0 < bits <= 56:  # fast path: a 64-bit accumulator never overflows (< 8 + 56 bits pending)
-        ubase = np.uint64(mn)
-        acc = np.uint64(0)
-        nacc = 0
-        p = pos
-        for i in range(count):
-            acc |= (np.uint64(vals[i]) - ubase) << np.uint64(nacc)
-            nacc += bits
-            while nacc >= 8:
-                buf[p] = np.uint8(acc & np.uint64(0xFF))
-                acc >>= np.uint64(8)
-                nacc -= 8
-                p += 1
-        if nacc > 0:
-            buf[p] = np.uint8(acc & np.uint64(0xFF))
-    elif bits:
-        for i in range(nbytes):
-            buf[pos + i] = 0
-        ubase = np.uint64(mn)
-        bit = pos * 8
-        for i in range(count):
-            field = np.uint64(vals[i]) - ubase
-            left = bits
-            while left > 0:
-                off = bit & 7
-                buf[bit >> 3] |= np.uint8((field << np.uint64(off)) & np.uint64(0xFF))
-                take = min(8 - off, left)
-                field >>= np.uint64(take)
-                bit += take
-                left -= take
-    return pos + nbytes
+    return write_packed(buf, pos, vals, 0, count, mn, bits)
 
 
 @njit(cache=True, nogil=True)

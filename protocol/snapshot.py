@@ -46,6 +46,7 @@ import msgspec
 import numpy as np
 from numba import njit
 
+from .bitpack import write_packed
 from .errors import SnapshotError
 from .messages import MAX_FRAME_BYTES, POSITION_QUANTUM, Column, KindBlock, Snapshot, kind_block
 
@@ -229,21 +230,7 @@ def _pack_segments(values, starts):  # pragma: no cover - compiled
         meta[j, 3] = nbytes
     data = np.zeros(nbytes, np.uint8)
     for j in range(k):
-        b = meta[j, 1]
-        if b == 0:
-            continue
-        ubase = np.uint64(meta[j, 0])
-        pos = meta[j, 2] * 8
-        for i in range(starts[j], starts[j + 1]):
-            field = np.uint64(values[i]) - ubase
-            left = b
-            while left > 0:
-                off = pos & 7
-                data[pos >> 3] |= np.uint8((field << np.uint64(off)) & np.uint64(0xFF))
-                take = min(8 - off, left)
-                field >>= np.uint64(take)
-                pos += take
-                left -= take
+        write_packed(data, meta[j, 2], values, starts[j], starts[j + 1], meta[j, 0], meta[j, 1])
     return meta, data
 
 
