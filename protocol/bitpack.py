@@ -11,6 +11,23 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def frame_of_reference(values, start, stop):  # pragma: no cover - compiled
+    """(base, bits) for ``values[start:stop]`` (non-empty int64): the minimum, and the bit length of
+    max - min taken modulo 2**64 (0 when all values are equal)."""
+    mn = values[start]
+    mx = values[start]
+    for i in range(start + 1, stop):
+        mn = min(mn, values[i])
+        mx = max(mx, values[i])
+    span = np.uint64(mx) - np.uint64(mn)
+    bits = 0
+    while span != np.uint64(0):
+        span >>= np.uint64(1)
+        bits += 1
+    return mn, bits
+
+
+@njit(cache=True, nogil=True)
 def write_packed(buf, byte_pos, values, start, stop, base, bits):  # pragma: no cover - compiled
     """Write ``values[start:stop] - base`` as ``bits``-wide fields at ``buf[byte_pos:]``, field i at bit i*bits.
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bitpack import write_packed
+from .bitpack import frame_of_reference, write_packed
 from .codec import encode
 from .messages import MAX_FRAME_BYTES, Snapshot
 
@@ -87,16 +87,7 @@ def _put_column(buf, pos, vals, count):  # pragma: no cover - compiled
         buf[pos + 3] = 0xC4
         buf[pos + 4] = 0
         return pos + 5
-    mn = vals[0]
-    mx = vals[0]
-    for i in range(1, count):
-        mn = min(mn, vals[i])
-        mx = max(mx, vals[i])
-    span = np.uint64(mx) - np.uint64(mn)
-    bits = 0
-    while span != np.uint64(0):
-        span >>= np.uint64(1)
-        bits += 1
+    mn, bits = frame_of_reference(vals, 0, count)
     pos = _put_int(buf, pos, mn)
     pos = _put_uint(buf, pos, bits)
     pos = _put_uint(buf, pos, count)

@@ -46,7 +46,7 @@ import msgspec
 import numpy as np
 from numba import njit
 
-from .bitpack import write_packed
+from .bitpack import frame_of_reference, write_packed
 from .errors import SnapshotError
 from .messages import MAX_FRAME_BYTES, POSITION_QUANTUM, Column, KindBlock, Snapshot, kind_block
 
@@ -213,18 +213,7 @@ def _pack_segments(values, starts):  # pragma: no cover - compiled
     for j in range(k):
         lo, hi = starts[j], starts[j + 1]
         if hi > lo:
-            mn = values[lo]
-            mx = values[lo]
-            for i in range(lo + 1, hi):
-                mn = min(mn, values[i])
-                mx = max(mx, values[i])
-            span = np.uint64(mx) - np.uint64(mn)
-            b = 0
-            while span != np.uint64(0):
-                span >>= np.uint64(1)
-                b += 1
-            meta[j, 0] = mn
-            meta[j, 1] = b
+            meta[j, 0], meta[j, 1] = frame_of_reference(values, lo, hi)
         meta[j, 2] = nbytes
         nbytes += (meta[j, 1] * (hi - lo) + 7) // 8
         meta[j, 3] = nbytes

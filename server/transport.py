@@ -175,7 +175,7 @@ class Transport:
             if messages and isinstance(messages[0], Hello):
                 slot = app.admit(conn, messages[0])
             if slot is None:
-                if not session.closing:  # e.g. a text frame instead of a Hello
+                if not session.closing:  # safety net: every refusal path should already have closed
                     session.close(CloseCode.PROTOCOL_VIOLATION, "the first message must be a hello")
                 return
             conn.wake()
