@@ -15,7 +15,8 @@ applies snapshots to its state (``SnapshotAssembler``) when ``--apply`` is on (d
 run), acks completed ticks, and sends inputs at ``--input-rate`` Hz. Latency is measured from the server's
 wall-clock stamp in each snapshot (``Snapshot.time``, taken when the tick's snapshots are built) to the
 receive time on the same machine, by a probe client that joins last and runs alone in its own process;
-the all-bots figure also includes the load bots' own queueing (49 clients served by one Python process). No peer is run here: see docs/benchmarks.md for why.
+the all-bots figure also includes the load bots' own queueing (49 clients served by one Python process). The peer is Colyseus (Node.js, ``benchmarks/peers/colyseus``) running the same reference work in the
+same run — same entity counts, speeds, 20 Hz, client count and CPU pinning; the ratios are printed.
 """
 
 from __future__ import annotations
@@ -278,6 +279,73 @@ def _scenario(name: str, *, clients: int, npcs: int, half_extent: float, aoi: fl
     return figures
 
 
+PEER_DIR = ROOT / "benchmarks" / "peers" / "colyseus"
+
+
+def _colyseus_scenario(clients: int, npcs: int, half_extent: float, duration: float) -> dict | None:
+    """The reference work on Colyseus (Node.js): server pinned to CPU 0, its bots to CPU 1."""
+    import shutil
+    import signal
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        print("\n== colyseus peer: skipped (node/npm not installed) ==")
+        return None
+    if not (PEER_DIR / "node_modules").exists():
+        print("\n== colyseus peer: installing its npm packages (once) ==", flush=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True,
+                       stdout=subprocess.DEVNULL)
+    print(f"\n== colyseus peer: {clients} clients, {npcs} NPCs, map {2 * half_extent:g} m, no AOI, "
+          f"{duration:g} s ==", flush=True)
+    log_path = Path(tempfile.mkdtemp()) / "colyseus.log"
+    env = dict(os.environ, NPCS=str(npcs), HALF_EXTENT=str(half_extent))
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen(["node", "server.js"], cwd=PEER_DIR, stdout=log_file, stderr=subprocess.STDOUT,
+                                  env=env, preexec_fn=lambda: _pin(0))
+        try:
+            deadline = time.monotonic() + 60
+            port = None
+            while port is None and time.monotonic() < deadline:
+                match = re.search(r"listening (\d+)", log_path.read_text())
+                port = int(match.group(1)) if match else None
+                time.sleep(0.1)
+            if port is None:
+                raise RuntimeError(f"colyseus peer did not start; see {log_path}")
+            bots = subprocess.Popen(["node", "bots.js", f"ws://127.0.0.1:{port}", str(clients), str(duration)],
+                                    cwd=PEER_DIR, stdout=subprocess.PIPE, text=True, preexec_fn=lambda: _pin(1))
+            assert bots.stdout is not None
+            assert bots.stdout.readline().strip() == "ready"
+            server.send_signal(signal.SIGUSR1)  # measurement window starts with every bot joined
+            bot_figures = json.loads(bots.stdout.readline())
+            bots.wait(timeout=60)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    server_figures = json.loads(log_path.read_text().strip().splitlines()[-1])
+    figures = {
+        "clients_connected": bot_figures["connected"],
+        "tick_compute_ms_p50": server_figures["tick_ms_p50"],
+        "tick_compute_ms_p99": server_figures["tick_ms_p99"],
+        "server_cpu_ms_per_tick": server_figures["cpu_ms_per_tick"],
+        "bytes_per_client_per_s": bot_figures["bytes_per_client_per_s"],
+        "patches_per_client_per_s": bot_figures["patches_per_client_per_s"],
+        "all_bots_latency_ms_p50": bot_figures["latency_ms_p50"],
+        "all_bots_latency_ms_p99": bot_figures["latency_ms_p99"],
+    }
+    for key, value in figures.items():
+        print(f"  {key:28s} {value:12.3f}" if isinstance(value, float) else f"  {key:28s} {value:12d}")
+    return figures
+
+
+def _print_ratios(ours: dict, peer: dict) -> None:
+    print("\n== Worldloom / Colyseus on the reference work (lower is better for all) ==")
+    for key in ("server_cpu_ms_per_tick", "bytes_per_client_per_s", "tick_compute_ms_p99",
+                "all_bots_latency_ms_p99"):
+        if peer.get(key):
+            print(f"  {key:28s} {ours[key]:10.3f} / {peer[key]:10.3f} = {ours[key] / peer[key]:6.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=30.0)
@@ -287,6 +355,7 @@ def main() -> None:
     parser.add_argument("--large-clients", type=int, default=1000)
     parser.add_argument("--large-duration", type=float, default=60.0)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--no-peer", action="store_true", help="skip the Colyseus peer run")
     # bot-worker mode (internal)
     parser.add_argument("--bot-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url")
@@ -310,6 +379,11 @@ def main() -> None:
           "latency p99 <= 5 ms")
     print(f"  met:     {ref['tick_compute_ms_p99'] <= 1.5} | {ref['bytes_per_client_per_s'] <= 8192} | "
           f"{ref['bytes_per_entity_update'] <= 2.0} | {ref['latency_ms_p99'] <= 5.0}")
+    if not args.no_peer:
+        peer = _colyseus_scenario(args.clients, args.npcs, 40.0, args.duration)
+        if peer is not None:
+            results["colyseus"] = peer
+            _print_ratios(ref, peer)
     if args.large:
         results["large"] = _scenario(
             "large", clients=args.large_clients, npcs=2000, half_extent=1000.0, aoi=50.0,

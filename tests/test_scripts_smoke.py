@@ -41,7 +41,7 @@ def test_worldloom_run_serves_bots_and_saves_on_ctrl_c(tmp_path: Path) -> None:
 def test_net_load_benchmark_runs_with_a_tiny_budget(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     subprocess.run([sys.executable, "benchmarks/net_load.py", "--duration", "1", "--clients", "3",
-                    "--npcs", "10", "--json", str(out)], cwd=ROOT, check=True, timeout=180,
+                    "--npcs", "10", "--no-peer", "--json", str(out)], cwd=ROOT, check=True, timeout=180,
                    capture_output=True)
     figures = json.loads(out.read_text())["reference"]
     assert figures["clients_connected"] == 3 and figures["ticks"] > 0
