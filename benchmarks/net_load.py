@@ -292,7 +292,7 @@ def _colyseus_scenario(clients: int, npcs: int, half_extent: float, duration: fl
         return None
     if not (PEER_DIR / "node_modules").exists():
         print("\n== colyseus peer: installing its npm packages (once) ==", flush=True)
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True,
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True,
                        stdout=subprocess.DEVNULL)
     print(f"\n== colyseus peer: {clients} clients, {npcs} NPCs, map {2 * half_extent:g} m, no AOI, "
           f"{duration:g} s ==", flush=True)
