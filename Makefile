@@ -25,6 +25,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy protocol worldsim server clients/python/worldloom_client
 
 bench: setup
 	$(PY) benchmarks/net_load.py

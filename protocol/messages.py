@@ -298,13 +298,13 @@ def _schema_text() -> str:
     groups = (("client", CLIENT_MESSAGE_TYPES), ("server", SERVER_MESSAGE_TYPES), ("nested", (Column, Membership, KindBlock)))
     for direction, classes in groups:
         for cls in classes:
-            info = msgspec.inspect.type_info(cls)
-            tag = f"{getattr(info, 'tag_field', None) or ''}={getattr(info, 'tag', None) or ''}"
+            config = cls.__struct_config__
+            tag = f"{config.tag_field or ''}={config.tag or ''}"
             hints = typing.get_type_hints(cls, include_extras=True)
             fields = ";".join(f"{f.name}:{_type_name(hints[f.name])}{_default_text(f)}"
                               for f in msgspec.structs.fields(cls))
-            omit = int(cls.__struct_config__.omit_defaults)
-            lines.append(f"{direction}|{cls.__name__}|{tag}|{int(info.array_like)}{omit}|{fields}")
+            flags = f"{int(config.array_like)}{int(config.omit_defaults)}"
+            lines.append(f"{direction}|{cls.__name__}|{tag}|{flags}|{fields}")
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from .messages import (
     Message,
     Ping,
     Pong,
+    Role,
     Welcome,
 )
 
@@ -275,13 +276,13 @@ class ClientSession:
     state: State = State.AWAITING_WELCOME
     welcome: Welcome | None = None
 
-    def hello(self, *, role: str = "player", token: str = "", resume: str = "", name: str = "",
+    def hello(self, *, role: Role = "player", token: str = "", resume: str = "", name: str = "",
               methods: list[str] | None = None) -> bytes:
         """The first frame to send on a new connection."""
         self.state = State.AWAITING_WELCOME
         return encode(Hello(protocol=PROTOCOL_VERSION, schema=SCHEMA_HASH, client=self.client,
                             version=self.version, role=role, token=token, resume=resume, name=name,
-                            methods=list(methods or [])))  # type: ignore[arg-type]
+                            methods=list(methods or [])))
 
     def receive_frame(self, data: bytes) -> Message:
         message = decode_server(data)

@@ -185,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def swarm() -> list[BotReport]:
         with contextlib.suppress(NotImplementedError):  # SIGTERM (as sent by `worldloom run`) = Ctrl-C
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+            task = asyncio.current_task()
+            assert task is not None
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         return await run_bots(args.url, args.count, args.duration, args.seed, input_rate=args.rate,
                               stagger=args.stagger, token=args.token, status_interval=args.status or None)
 

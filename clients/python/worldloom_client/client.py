@@ -41,6 +41,7 @@ from protocol.messages import (
     Message,
     Ping,
     Pong,
+    Role,
     RpcRequest,
     RpcResponse,
     Snapshot,
@@ -125,7 +126,7 @@ class WorldloomClient:
         connect_options: extra keyword arguments for ``websockets.asyncio.client.connect``.
     """
 
-    def __init__(self, url: str, *, role: str = "player", token: str = "", name: str = "",
+    def __init__(self, url: str, *, role: Role = "player", token: str = "", name: str = "",
                  methods: Mapping[str, Handler] | Iterable[str] | None = None,
                  client_name: str = "worldloom-python", auto_reconnect: bool = True,
                  interpolation_delay: float = 0.1, reconnect_attempts: int = 8, reconnect_delay: float = 0.05,

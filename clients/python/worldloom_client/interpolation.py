@@ -33,8 +33,11 @@ Sample = dict[str, tuple[np.ndarray, np.ndarray]]
 class KindColumns(Protocol):
     """What a view holds per kind (``protocol.snapshot.KindView``): ids ``(n,)`` and quantized ``q (n, 3)``."""
 
-    ids: np.ndarray
-    q: np.ndarray
+    @property
+    def ids(self) -> np.ndarray: ...
+
+    @property
+    def q(self) -> np.ndarray: ...
 
 
 class InterpolationBuffer:

@@ -29,8 +29,11 @@ log = logging.getLogger("worldloom_client.rpc")
 
 Handler = Callable[[Any], Awaitable[Any] | Any]
 
+_REQUEST_INFO = msgspec.inspect.type_info(RpcRequest)
+assert isinstance(_REQUEST_INFO, msgspec.inspect.StructType)
 _METHOD_PATTERN = re.compile(next(
-    f.type.pattern for f in msgspec.inspect.type_info(RpcRequest).fields if f.name == "method"))
+    f.type.pattern for f in _REQUEST_INFO.fields if f.name == "method" and isinstance(f.type, msgspec.inspect.StrType)
+    and f.type.pattern))
 _METHOD_MAX = 64
 
 
