@@ -17,6 +17,7 @@ from .messages import (
     Hello,
     Input,
     KindBlock,
+    Membership,
     Ping,
     Pong,
     RpcRequest,
@@ -24,12 +25,13 @@ from .messages import (
     ServerMessage,
     Snapshot,
     Welcome,
+    kind_block,
 )
 
 __all__ = [
     "MAX_FRAME_BYTES", "POSITION_QUANTUM", "PROTOCOL_VERSION", "SCHEMA_HASH",
     "Ack", "Bye", "ClientMessage", "CloseCode", "Column", "DecodeError", "Error", "ErrorCode", "Event",
-    "Hello", "Input", "KindBlock", "Ping", "Pong", "ProtocolError", "RpcRequest", "RpcResponse",
+    "Hello", "Input", "KindBlock", "Membership", "Ping", "Pong", "ProtocolError", "RpcRequest", "RpcResponse",
     "ServerMessage", "SessionClosed", "Snapshot", "SnapshotError", "Welcome",
-    "decode_client", "decode_server", "encode",
+    "decode_client", "decode_server", "encode", "kind_block",
 ]
