@@ -190,8 +190,8 @@ class FrameEncoder:
         self.kinds = kinds
         self.max_bytes = max_bytes
         encoded = [k.encode() for k in kinds]
-        self._names = np.frombuffer(b"".join(encoded), np.uint8).copy()
-        self._name_starts = np.cumsum([0] + [len(e) for e in encoded]).astype(np.int64)
+        self.names = np.frombuffer(b"".join(encoded), np.uint8).copy()
+        self.name_starts = np.cumsum([0] + [len(e) for e in encoded]).astype(np.int64)
         self._buf = np.zeros(1 << 16, np.uint8)
         self._scratch = np.zeros((8, 1024), np.int64)
 
@@ -217,7 +217,7 @@ class FrameEncoder:
             self._buf = np.zeros(max(need, 2 * self._buf.shape[0]), np.uint8)
         if self._scratch.shape[1] < n + m:
             self._scratch = np.zeros((8, max(n + m, 2 * self._scratch.shape[1])), np.int64)
-        size = write_blocks(self._buf, cur_keys, cur_q, base_keys, base_q, self._names, self._name_starts,
+        size = write_blocks(self._buf, cur_keys, cur_q, base_keys, base_q, self.names, self.name_starts,
                              self._scratch)
         header = self.header(tick, baseline_tick, input_ack, time)
         if len(header) + size > self.max_bytes:

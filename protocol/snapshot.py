@@ -331,16 +331,21 @@ def encode_kind(kind: str, current: KindView, baseline: KindView | None,
     return kind_block(kind, lo, hi, *_pack_columns(values, starts))
 
 
+_BLOCK_HEADER_BOUND = 1 + 5 + 2 * 9 + 1
+"""A ``KindBlock`` besides its kind name and columns: array header, str header, lo, hi, and the
+``changes`` slot (nil, or the Membership array header)."""
+
+
 def _block_fixed_bound(kind: str) -> int:
     """Most bytes of a ``KindBlock`` of ``kind`` besides column data (+1 per column for rounding)."""
-    return 1 + 5 + len(kind.encode()) + 2 * 9 + len(_COLUMN_FIELDS) * (_COLUMN_HEADER_BOUND + 1)
+    return _BLOCK_HEADER_BOUND + len(kind.encode()) + len(_COLUMN_FIELDS) * (_COLUMN_HEADER_BOUND + 1)
 
 
 def _block_size(block: KindBlock) -> tuple[int, int]:
     """An upper bound of the MessagePack size of ``block`` in bytes, and its largest column count."""
     cols = (block.entered, block.ex, block.ey, block.ez, block.removed, block.dx, block.dy, block.dz)
     data = sum(len(c.data) for c in cols)
-    return (1 + 5 + len(block.kind.encode()) + 2 * 9 + len(cols) * _COLUMN_HEADER_BOUND + data,
+    return (_BLOCK_HEADER_BOUND + len(block.kind.encode()) + len(cols) * _COLUMN_HEADER_BOUND + data,
             max(c.count for c in cols))
 
 

@@ -47,31 +47,6 @@ class SpatialGrid:
                           self.cell_size, SPAN, out)
         return out[:n]
 
-    def query_reference(self, center_x: float, center_y: float, radius: float) -> np.ndarray:
-        """Vectorised numpy version of ``query`` (the kernel's test reference)."""
-        if self._keys.size == 0:
-            return np.empty(0, np.int64)
-        cs = self.cell_size
-        x0 = int(np.floor((center_x - radius) / cs)) + SPAN // 2
-        x1 = int(np.floor((center_x + radius) / cs)) + SPAN // 2
-        y0 = int(np.floor((center_y - radius) / cs)) + SPAN // 2
-        y1 = int(np.floor((center_y + radius) / cs)) + SPAN // 2
-        x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, SPAN - 1), min(y1, SPAN - 1)
-        columns = np.arange(x0, x1 + 1, dtype=np.int64) * SPAN
-        starts = np.searchsorted(self._keys, columns + y0, side="left")
-        ends = np.searchsorted(self._keys, columns + y1, side="right")
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.empty(0, np.int64)
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        candidates = self._order[offsets + np.arange(total)]
-        d = self._xy[candidates] - (center_x, center_y)
-        inside = candidates[(d * d).sum(axis=1) <= radius * radius]
-        inside.sort()
-        return inside
-
 
 @njit(cache=True, nogil=True)
 def query_circle(keys, order, xy, cx, cy, radius, cell_size, span, out):  # pragma: no cover - compiled

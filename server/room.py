@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from protocol import ErrorCode, Event, Input, Welcome, encode
+from protocol import CloseCode, ErrorCode, Event, Input, Welcome, encode
 from protocol.messages import POSITION_QUANTUM, PROTOCOL_VERSION, SCHEMA_HASH
 from protocol.session import ServerSession
 from worldsim import Kind, World
@@ -105,13 +105,11 @@ class Room:
                 raise RoomError("session to resume is unknown or its grace window expired")
             old = slot.link
             if old is not None and old is not link:
-                from protocol import CloseCode
-
                 old.session.close(CloseCode.REPLACED, "session resumed on another connection")
                 old.wake()
             slot.link, slot.detached_at, slot.said_bye, slot.halted = link, None, False, False
             return slot, self._welcome(slot, resumed=True)
-        if sum(1 for s in self.slots.values()) >= self.config.max_clients:
+        if len(self.slots) >= self.config.max_clients:
             raise RoomError(f"room is full ({self.config.max_clients} clients)")
         entity = self.world.spawn_player() if role == "player" else 0
         if entity and self.command_log is not None:

@@ -2,9 +2,10 @@
 
 Once per tick the world's entities are laid out as *flat* columns sorted by ``key = kind_index << 32 | id``
 (kind-major, ids ascending). A client's view is a subset of rows of those columns — the rows inside its
-area of interest (players) or all rows (spectators, admins) — so each client's work is one grid query and
-one kernel call (``protocol.frame_encoder``). Views are remembered per client as flat (keys, q) arrays;
-frames too large for one part fall back to the general splitting encoder.
+area of interest (players) or all rows (spectators, admins). All players are handled by one kernel call
+(``AreaOfInterestBatch``: grid query + delta blocks per client, written with ``protocol.frame_encoder``'s
+block writer); spectators and admins take ``FrameEncoder.encode``. Views are remembered per client as
+flat (keys, q) arrays; frames too large for one part fall back to the general splitting encoder.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class AreaOfInterestBatch:
         while done < n_clients:
             done = _encode_aoi_views(frame.keys, frame.q, grid_keys, grid_order, xy, centers, radius,
                                      frame.grid.cell_size, SPAN, all_base_keys, all_base_q, base_offsets,
-                                     enc._names, enc._name_starts, done, self._buf, frame_offsets,
+                                     enc.names, enc.name_starts, done, self._buf, frame_offsets,
                                      self._sel_keys, self._sel_q, sel_offsets, self._scratch, idx)
             if done < n_clients:  # grow both buffers and continue where the kernel stopped
                 need = int(frame_offsets[done]) + blocks_bytes_bound(n, int(np.diff(base_offsets)[done]),
