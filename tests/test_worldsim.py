@@ -170,8 +170,8 @@ def test_rows_of_names_the_first_stale_id():
 
 
 def test_kinds_have_wire_names():
-    assert (Kind.PLAYER, Kind.NPC) == (1, 2)
-    assert KIND_NAMES == {Kind.PLAYER: "player", Kind.NPC: "npc"}
+    assert (Kind.PLAYER, Kind.NPC, Kind.CREATURE, Kind.PROP) == (1, 2, 3, 4)
+    assert KIND_NAMES == {Kind.PLAYER: "player", Kind.NPC: "npc", Kind.CREATURE: "creature", Kind.PROP: "prop"}
 
 
 # ------------------------------------------------------------------------------------ rng

@@ -5,7 +5,8 @@
     ├── CapacityError                 the entity table has no free row (or an impossible capacity)
     ├── InputError                    a command or argument with invalid values (NaN, wrong kind, dt <= 0)
     ├── CorruptStateError(reason)     bytes that do not describe valid world columns or RNG state
-    └── SaveError(path, reason, fix)  a save file that cannot be written or loaded
+    ├── SaveError(path, reason, fix)  a save file that cannot be written or loaded
+    └── ScenarioError(source, key, expected)  a scenario file that is unreadable or invalid
 
 Every message says what went wrong; ``SaveError`` also says which file and what to do about it.
 """
@@ -49,3 +50,13 @@ class SaveError(WorldError):
         self.path = path
         self.reason = reason
         self.fix = fix
+
+
+class ScenarioError(WorldError):
+    """A scenario that cannot be used. Names the file (``source``), the ``key`` and what was ``expected``."""
+
+    def __init__(self, source: str, key: str, expected: str) -> None:
+        super().__init__(f"scenario {source!r}, key {key}: expected {expected}")
+        self.source = source
+        self.key = key
+        self.expected = expected

@@ -34,7 +34,7 @@ from msgspec import Meta, Struct
 from .errors import SaveError
 
 MAGIC = b"WLOOMSAV"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped on any change to the layout of ``WorldRecord`` or of the table columns."""
 
 _HEADER = struct.Struct("<8sIQ")
@@ -53,7 +53,8 @@ class ColumnRecord(Struct, array_like=True, frozen=True):
 
 
 class WorldRecord(Struct, frozen=True, forbid_unknown_fields=True):
-    """Everything needed to resume a world exactly: scalars, table columns ``[:extent]`` and RNG state."""
+    """Everything needed to resume a world exactly: scalars, table columns ``[:extent]``, RNG state, the
+    scenario, system arrays and the physics world."""
 
     seed: Annotated[int, Meta(ge=0)]  # < 2**64, checked by RngStreams
     tick: Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -62,6 +63,14 @@ class WorldRecord(Struct, frozen=True, forbid_unknown_fields=True):
     extent: Annotated[int, Meta(ge=0)]
     columns: list[ColumnRecord]
     rng_state: bytes
+    scenario: bytes
+    """The scenario as canonical JSON (a save is self-contained)."""
+    seconds: float
+    """Simulated seconds elapsed."""
+    systems: list[ColumnRecord]
+    """Named state arrays of the systems (grass layer, markets, weather, terrain fields)."""
+    physics: bytes
+    """The physics world (``PhysicsWorld.to_bytes``), empty when physics is off."""
 
 
 _encoder = msgspec.msgpack.Encoder()

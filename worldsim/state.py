@@ -11,7 +11,6 @@ the high-water mark: every row at or beyond it has never been used, so kernels s
 
 from __future__ import annotations
 
-import heapq
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import CapacityError, CorruptStateError, InputError, StaleEntityError
-from .ids import FIRST_GENERATION, MAX_GENERATION, MAX_ROWS, ROW_BITS, ROW_MASK, next_generation
+from .ids import FIRST_GENERATION, MAX_GENERATION, MAX_ROWS, ROW_BITS, ROW_MASK
 
 
 class Kind(IntEnum):
@@ -29,9 +28,11 @@ class Kind(IntEnum):
 
     PLAYER = 1
     NPC = 2
+    CREATURE = 3
+    PROP = 4
 
 
-KIND_NAMES: dict[Kind, str] = {Kind.PLAYER: "player", Kind.NPC: "npc"}
+KIND_NAMES: dict[Kind, str] = {Kind.PLAYER: "player", Kind.NPC: "npc", Kind.CREATURE: "creature", Kind.PROP: "prop"}
 """Wire name of each kind (used by snapshot encoding)."""
 
 
@@ -54,6 +55,11 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("speed", np.dtype(np.float64), (), 0.0),
     ColumnSpec("wander", np.dtype(np.bool_), (), False),
     ColumnSpec("target", np.dtype(np.float64), (2,), 0.0),
+    ColumnSpec("species", np.dtype(np.uint8), (), 0),
+    ColumnSpec("energy", np.dtype(np.float64), (), 0.0),
+    ColumnSpec("age", np.dtype(np.int32), (), 0),
+    ColumnSpec("cell", np.dtype(np.int32), (), -1),
+    ColumnSpec("body", np.dtype(np.int32), (), -1),
 )
 """Every column of the entity table, in canonical order (saves and hashes follow this order)."""
 
@@ -72,6 +78,11 @@ class EntityTable:
         speed      (cap,)   float64  maximum speed, m/s
         wander     (cap,)   bool     autonomous wanderer (steered by the movement kernels)
         target     (cap, 2) float64  wander goal (x, y), metres
+        species    (cap,)   uint8    creature species index (scenario order)
+        energy     (cap,)   float64  creature energy (ecology units)
+        age        (cap,)   int32    creature age, ecology steps
+        cell       (cap,)   int32    creature's flat tile index (-1: not on the tile grid)
+        body       (cap,)   int32    physics body handle of a prop (-1: none)
     """
 
     alive: npt.NDArray[np.bool_]
@@ -82,6 +93,11 @@ class EntityTable:
     speed: npt.NDArray[np.float64]
     wander: npt.NDArray[np.bool_]
     target: npt.NDArray[np.float64]
+    species: npt.NDArray[np.uint8]
+    energy: npt.NDArray[np.float64]
+    age: npt.NDArray[np.int32]
+    cell: npt.NDArray[np.int32]
+    body: npt.NDArray[np.int32]
 
     def __init__(self, capacity: int) -> None:
         """Allocate every column with ``capacity`` rows. Raises ``CapacityError`` unless 1 <= capacity <= 2**20."""
@@ -92,7 +108,6 @@ class EntityTable:
         for spec in COLUMNS:
             setattr(self, spec.name, np.full((capacity, *spec.shape), spec.default, dtype=spec.dtype))
         self._extent = 0
-        self._free: list[int] = []  # min-heap of dead rows below _extent
         self._count = 0
 
     @property
@@ -105,13 +120,16 @@ class EntityTable:
         """High-water mark: rows ``>= extent`` have never held an entity."""
         return self._extent
 
-    def _allocate_row(self) -> int:
-        if self._free:
-            return heapq.heappop(self._free)
-        if self._extent >= self.capacity:
-            raise CapacityError(f"entity table full ({self.capacity} rows); create the world with a larger capacity")
-        self._extent += 1
-        return self._extent - 1
+    def _allocate_rows(self, n: int) -> npt.NDArray[np.int64]:
+        """The ``n`` lowest free rows (dead rows below ``extent`` first, then fresh ones), ascending."""
+        free = np.flatnonzero(~self.alive[: self._extent])[:n]
+        fresh = n - len(free)
+        if fresh > self.capacity - self._extent:
+            raise CapacityError(f"cannot spawn {n} entities: {len(free) + self.capacity - self._extent} free rows "
+                                f"of {self.capacity}; create the world with a larger capacity")
+        rows = np.concatenate([free, np.arange(self._extent, self._extent + fresh)])
+        self._extent += fresh
+        return rows
 
     def spawn(self, kind: int, pos: npt.ArrayLike, speed: float, wander: bool) -> int:
         """Create one entity in the lowest free row and return its id.
@@ -155,11 +173,10 @@ class EntityTable:
                              f"{speed_a.shape}, {wander_a.shape}")
         if not (np.isfinite(pos_a).all() and np.isfinite(speed_a).all() and (speed_a >= 0).all()):
             raise InputError("spawn position and speed must be finite and speed >= 0")
-        available = len(self._free) + self.capacity - self._extent
-        if n > available:
-            raise CapacityError(f"cannot spawn {n} entities: {available} free rows of {self.capacity}; "
-                                f"create the world with a larger capacity")
-        rows = np.fromiter((self._allocate_row() for _ in range(n)), dtype=np.int64, count=n)
+        rows = self._allocate_rows(n)
+        for spec in COLUMNS:
+            if spec.name != "generation":
+                getattr(self, spec.name)[rows] = spec.default
         self.alive[rows] = True
         self.kind[rows] = kind
         self.pos[rows] = pos_a
@@ -172,13 +189,24 @@ class EntityTable:
 
     def despawn(self, entity_id: int) -> None:
         """Remove a live entity; its row's generation advances so the id goes stale. Raises ``StaleEntityError``."""
-        row = self.row_of(entity_id)
-        generation = int(self.generation[row])
+        self.despawn_rows(np.array([self.row_of(entity_id)], dtype=np.int64))
+
+    def despawn_rows(self, rows: npt.ArrayLike) -> None:
+        """Remove the live entities in ``rows`` (k,) distinct live rows; each row's generation advances.
+
+        Raises ``InputError`` if a row is out of range, repeated or not live (nothing is changed then).
+        """
+        rows_a = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows_a.size == 0:
+            return
+        if (rows_a < 0).any() or (rows_a >= self._extent).any() or not self.alive[rows_a].all() \
+                or len(np.unique(rows_a)) != rows_a.size:
+            raise InputError("despawn_rows wants distinct live rows")
+        generation = self.generation[rows_a].astype(np.int64)
         for spec in COLUMNS:
-            getattr(self, spec.name)[row] = spec.default
-        self.generation[row] = next_generation(generation)
-        heapq.heappush(self._free, row)
-        self._count -= 1
+            getattr(self, spec.name)[rows_a] = spec.default
+        self.generation[rows_a] = np.where(generation >= MAX_GENERATION, FIRST_GENERATION, generation + 1)
+        self._count -= rows_a.size
 
     def row_of(self, entity_id: int) -> int:
         """Row of the live entity ``entity_id``. Raises ``StaleEntityError`` for dead, recycled or bogus ids."""
@@ -245,9 +273,7 @@ class EntityTable:
             getattr(table, spec.name)[:extent] = values
         table._extent = extent
         table._check_invariants()
-        live = table.alive[:extent]
-        table._free = [int(r) for r in np.flatnonzero(~live)]  # ascending, hence already a heap
-        table._count = int(live.sum())
+        table._count = int(table.alive[:extent].sum())
         return table
 
     def _check_invariants(self) -> None:

@@ -1,0 +1,196 @@
+"""The ecology system: species parameters, the grass layer, and one ecology step over the entity table.
+
+Why this design: creatures are ordinary entity rows (kind ``CREATURE``) so snapshots, interest management,
+saves and the hash treat them like everything else; species, energy, age and tile live in columns. The
+step itself is one sequential Numba kernel (``kernels.ecology.fauna_step``) over a shuffled activation
+order, which is what the WolfSheep family of models specifies and what makes predation well defined
+(a sheep eaten earlier in the step does not act). Births and deaths come back as row lists and are
+applied in bulk (``EntityTable.spawn_many`` / ``despawn_rows``), so a step costs a few array passes
+plus the kernel, independent of Python per creature.
+
+Creatures move tile to tile once per ecology step; between steps the movement kernel glides them to their
+new tile centre so clients see smooth motion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .kernels.ecology import GRASS, OLD_AGE, PREDATION, STARVATION, fauna_step, regrow_grass
+from .scenario import Scenario
+from .state import EntityTable, Kind
+from .terrain import Terrain
+
+DEATH_CAUSES = {STARVATION: "starvation", PREDATION: "predation", OLD_AGE: "old_age"}
+
+
+@dataclass
+class StepOutcome:
+    """What one ecology step did. Rows/ids are (k,) int64 arrays."""
+
+    born_ids: npt.NDArray[np.int64]
+    parent_ids: npt.NDArray[np.int64]
+    dead_ids: npt.NDArray[np.int64]
+    death_cause: npt.NDArray[np.int64]
+    killer_ids: npt.NDArray[np.int64]
+    species_born: npt.NDArray[np.int64]
+    species_dead: npt.NDArray[np.int64]
+    grazed: int
+    grown_tiles: int
+
+
+@dataclass
+class Ecology:
+    """Species parameter arrays (S,) in scenario order, and the grass layer (n*n,) flat tiles."""
+
+    names: list[str]
+    diet: npt.NDArray[np.int64]
+    gain: npt.NDArray[np.float64]
+    metabolism: npt.NDArray[np.float64]
+    reproduce: npt.NDArray[np.float64]
+    reproduce_energy: npt.NDArray[np.float64]
+    max_age: npt.NDArray[np.int64]
+    grown: npt.NDArray[np.bool_]
+    countdown: npt.NDArray[np.float64]
+    regrowth: npt.NDArray[np.float64]
+    growth: npt.NDArray[np.float64]
+    _scratch: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, terrain: Terrain) -> Ecology:
+        """Parameters from the scenario; every tile starts grown (``seed_grass`` randomises it)."""
+        names = list(scenario.species)
+        sp = list(scenario.species.values())
+        biomes = list(scenario.biomes.values())
+        tiles = terrain.n * terrain.n
+        regrowth_by_biome = np.array([b.grass_regrowth for b in biomes], dtype=np.float64)
+        growth_by_biome = np.array([b.growth for b in biomes], dtype=np.float64)
+        flat_biome = terrain.biome.reshape(-1)
+        regrowth = regrowth_by_biome[flat_biome] * terrain.passable.reshape(-1)
+        return cls(
+            names=names,
+            diet=np.array([GRASS if s.diet == "grass" else names.index(s.diet) for s in sp], dtype=np.int64),
+            gain=np.array([s.energy_gain for s in sp], dtype=np.float64),
+            metabolism=np.array([s.metabolism for s in sp], dtype=np.float64),
+            reproduce=np.array([s.reproduce for s in sp], dtype=np.float64),
+            reproduce_energy=np.array([s.reproduce_energy for s in sp], dtype=np.float64),
+            max_age=np.array([s.max_age for s in sp], dtype=np.int64),
+            grown=regrowth > 0,
+            countdown=np.zeros(tiles, dtype=np.float64),
+            regrowth=regrowth,
+            growth=growth_by_biome[flat_biome],
+        )
+
+    def seed_grass(self, rng: np.random.Generator) -> None:
+        """Half the growable tiles start grown, the rest with a countdown uniform in [0, regrowth)."""
+        tiles = self.grown.shape[0]
+        grown = rng.random(tiles) < 0.5
+        countdown = np.floor(rng.random(tiles) * self.regrowth)
+        growable = self.regrowth > 0
+        self.grown[:] = grown & growable
+        self.countdown[:] = np.where(self.grown | ~growable, 0.0, countdown)
+
+    def spawn_initial(self, table: EntityTable, scenario: Scenario, terrain: Terrain,
+                      rng: np.random.Generator) -> None:
+        """Place each species' initial ``count`` on uniformly random passable tiles with energy uniform in
+        [0, 2 * energy_gain)."""
+        passable_tiles = np.flatnonzero(terrain.passable.reshape(-1))
+        for index, sp in enumerate(scenario.species.values()):
+            if sp.count == 0:
+                continue
+            tiles = passable_tiles[rng.integers(0, len(passable_tiles), size=sp.count)]
+            energy = rng.random(sp.count) * 2.0 * sp.energy_gain
+            self._spawn(table, terrain, tiles, np.full(sp.count, index), energy)
+
+    def _spawn(self, table: EntityTable, terrain: Terrain, tiles: npt.NDArray[np.int64],
+               species: npt.NDArray[np.int64], energy: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        pos = np.empty((len(tiles), 3))
+        pos[:, :2] = terrain.tile_center(tiles)
+        pos[:, 2] = terrain.ground_z(tiles)
+        ids = table.spawn_many(Kind.CREATURE, pos, np.zeros(len(tiles)), np.zeros(len(tiles), bool))
+        rows = table.rows_of(ids)
+        table.species[rows] = species
+        table.energy[rows] = energy
+        table.cell[rows] = tiles
+        table.target[rows] = pos[:, :2]
+        return ids.astype(np.int64)
+
+    def creature_rows(self, table: EntityTable) -> npt.NDArray[np.int64]:
+        """Rows of live creatures, ascending."""
+        n = table.extent
+        return np.flatnonzero(table.alive[:n] & (table.kind[:n] == Kind.CREATURE))
+
+    def populations(self, table: EntityTable) -> npt.NDArray[np.int64]:
+        """Live creatures per species (S,)."""
+        rows = self.creature_rows(table)
+        return np.bincount(table.species[rows], minlength=len(self.names))[: len(self.names)]
+
+    def step(self, table: EntityTable, terrain: Terrain, rng: np.random.Generator,
+             metabolism_factor: float, growth_factor: float, glide_seconds: float) -> StepOutcome:
+        """One ecology step: fauna act, dead rows are despawned, newborns spawned, grass regrows, and every
+        creature gets a velocity that carries it to its tile centre in ``glide_seconds``."""
+        rows = self.creature_rows(table)
+        species = table.species[rows]
+        order = np.concatenate([rng.permutation(rows[species == s]) for s in range(len(self.names))]) \
+            if len(self.names) else np.empty(0, dtype=np.int64)
+        draws = rng.random((len(order), 3))
+        k = len(order)
+        tiles = terrain.n * terrain.n
+        scratch = self._buffers(table.capacity, tiles, k)
+        n_births, n_deaths, grazed = fauna_step(
+            order.astype(np.int64), draws, table.species, table.energy, table.age, table.cell, terrain.n,
+            terrain.passable.reshape(-1), self.grown, self.countdown, self.regrowth,
+            self.diet, self.gain, self.metabolism, self.reproduce, self.reproduce_energy, self.max_age,
+            float(metabolism_factor), scratch["head"], scratch["nxt"], scratch["prv"], scratch["dead"],
+            scratch["births"], scratch["deaths"], scratch["cause"], scratch["by"])
+        grown_tiles = regrow_grass(self.grown, self.countdown, self.regrowth, self.growth, float(growth_factor))
+
+        dead_rows = scratch["deaths"][:n_deaths].copy()
+        killers = scratch["by"][:n_deaths].copy()
+        dead_ids = table.ids(dead_rows).astype(np.int64)
+        killer_ids = np.where(killers >= 0, table.ids(np.maximum(killers, 0)).astype(np.int64), 0)
+        species_dead = table.species[dead_rows].astype(np.int64)
+        parents = scratch["births"][:n_births].copy()
+        parent_ids = table.ids(parents).astype(np.int64)
+        birth_species = table.species[parents].astype(np.int64)
+        birth_tiles = table.cell[parents].astype(np.int64)
+        birth_energy = table.energy[parents].copy()
+        table.despawn_rows(dead_rows)
+        born_ids = self._spawn(table, terrain, birth_tiles, birth_species, birth_energy)
+        self._glide(table, terrain, glide_seconds)
+        return StepOutcome(born_ids, parent_ids, dead_ids, scratch["cause"][:n_deaths].copy(), killer_ids,
+                           birth_species, species_dead, int(grazed), int(grown_tiles))
+
+    def _glide(self, table: EntityTable, terrain: Terrain, seconds: float) -> None:
+        rows = self.creature_rows(table)
+        tiles = table.cell[rows]
+        goal = np.empty((len(rows), 3))
+        goal[:, :2] = terrain.tile_center(tiles)
+        goal[:, 2] = terrain.ground_z(tiles)
+        table.target[rows] = goal[:, :2]
+        table.vel[rows] = (goal - table.pos[rows]) / seconds
+
+    def _buffers(self, capacity: int, tiles: int, k: int) -> dict[str, np.ndarray]:
+        s = self._scratch
+        if s.get("nxt") is None or s["nxt"].shape[0] != capacity or s["head"].shape != (len(self.names), tiles):
+            s["head"] = np.empty((max(len(self.names), 1), tiles), dtype=np.int32)
+            s["nxt"] = np.empty(capacity, dtype=np.int32)
+            s["prv"] = np.empty(capacity, dtype=np.int32)
+            s["dead"] = np.zeros(capacity, dtype=np.bool_)
+        if s.get("births") is None or s["births"].shape[0] < k:
+            size = max(k, 1024)
+            for name in ("births", "deaths", "cause", "by"):
+                s[name] = np.empty(size, dtype=np.int64)
+        return s
+
+    def arrays(self) -> dict[str, npt.NDArray]:
+        """State arrays of the grass layer (saved and hashed)."""
+        return {"ecology.grown": self.grown, "ecology.countdown": self.countdown}
+
+    def load_arrays(self, arrays: dict[str, npt.NDArray]) -> None:
+        """Restore ``arrays()`` output (shapes already validated by the caller)."""
+        self.grown[:] = arrays["ecology.grown"]
+        self.countdown[:] = arrays["ecology.countdown"]
