@@ -17,7 +17,7 @@ from websockets.asyncio.server import Server, serve
 
 from protocol import Ack, Bye, CloseCode, ErrorCode, Hello, Input, RpcRequest, RpcResponse
 from protocol.messages import Message
-from worldsim import KIND_NAMES, Kind, World
+from worldsim import KIND_NAMES, Kind, World, load_scenario
 from worldsim.errors import WorldError
 
 from .auth import AuthError, TokenSigner
@@ -78,6 +78,11 @@ class WorldServer:
                 world.despawn(entity)
             log.info("resumed world from %s at tick %d (%d stale avatars removed)", cfg.save_path, world.tick,
                      len(ids))
+            return world
+        if cfg.scenario:
+            scenario = load_scenario(cfg.scenario, overrides={"world.tick_rate": cfg.tick_rate})
+            world = World.from_scenario(scenario, seed=cfg.seed, npc_count=cfg.npc_count, npc_speed=cfg.npc_speed)
+            log.info("built world %r from %s (seed %d)", scenario.world.name, scenario.source, cfg.seed)
             return world
         return World(seed=cfg.seed, half_extent=cfg.half_extent, npc_count=cfg.npc_count,
                      npc_speed=cfg.npc_speed)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .auth import ROLES, TokenSigner
 from .config import ServerConfig
+from worldsim.errors import WorldError
+
 from .errors import ServerError
 
 DEFAULT_STATE_DIR = Path("var")
@@ -43,8 +45,10 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=d.port, help="port, 0 = any free (default %(default)s)")
     p.add_argument("--tick-rate", type=int, default=d.tick_rate, help="ticks per second (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="world seed (default %(default)s)")
-    p.add_argument("--npcs", type=int, default=d.npc_count, help="wandering NPCs (default %(default)s)")
-    p.add_argument("--half-extent", type=float, default=d.half_extent, help="world half size in metres")
+    p.add_argument("--npcs", type=int, default=0, help="extra wandering NPCs (default %(default)s)")
+    p.add_argument("--scenario", default="meadow",
+                   help="scenario file or bundled name (default %(default)s); 'none' = a bare flat world")
+    p.add_argument("--half-extent", type=float, default=d.half_extent, help="bare world half size in metres")
     p.add_argument("--aoi", type=float, default=d.aoi_radius, help="area-of-interest radius in metres")
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="secret and saves (default var/)")
     p.add_argument("--no-save", action="store_true", help="do not load or write world saves")
@@ -55,6 +59,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         host=args.host, port=args.port, tick_rate=args.tick_rate, seed=args.seed, npc_count=args.npcs,
         half_extent=args.half_extent, aoi_radius=args.aoi, open_play=not args.closed,
+        scenario=None if args.scenario.lower() == "none" else args.scenario,
         secret=_load_or_create_secret(args.state_dir),
         save_path=None if args.no_save else str(args.state_dir / "world.save"),
     ).validate()
@@ -108,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     p_hash = sub.add_parser("hash", help="run N ticks headless and print the world hash")
     p_hash.add_argument("--seed", type=int, default=1)
     p_hash.add_argument("--ticks", type=int, default=100)
-    p_hash.add_argument("--npcs", type=int, default=200)
+    p_hash.add_argument("--npcs", type=int, default=0, help="extra wanderers")
+    p_hash.add_argument("--scenario", default="meadow", help="scenario file or bundled name; 'none' = bare world")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per connection is noise at scale
@@ -119,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
             signer = TokenSigner(_load_or_create_secret(args.state_dir))
             print(signer.issue(args.sub, args.role, args.ttl, time.time()))
         elif args.command == "hash":
-            from worldsim import World
+            from worldsim import World, load_scenario
 
-            world = World(seed=args.seed, npc_count=args.npcs)
+            if args.scenario.lower() == "none":
+                world = World(seed=args.seed, npc_count=args.npcs)
+            else:
+                world = World.from_scenario(load_scenario(args.scenario), seed=args.seed, npc_count=args.npcs)
             for _ in range(args.ticks):
-                world.step(1.0 / 20)
+                world.step()
             print(world.world_hash())
-    except ServerError as exc:
+    except (ServerError, WorldError) as exc:
         print(f"worldloom: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

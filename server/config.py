@@ -20,7 +20,8 @@ class ServerConfig:
     seed: int = 1
     npc_count: int = 200
     npc_speed: float = 2.0
-    half_extent: float = 200.0  # the world spans [-half_extent, half_extent] on x and y
+    half_extent: float = 200.0  # the world spans [-half_extent, half_extent] on x and y (bare worlds)
+    scenario: str | None = None  # scenario file or bundled name (e.g. "meadow"); None = a bare flat world
     aoi_radius: float = 50.0
     max_clients: int = 2000
     open_play: bool = True  # players/spectators may join without a token

@@ -26,7 +26,7 @@ import numpy as np
 from protocol import CloseCode, ErrorCode, Event, Input, Welcome, encode
 from protocol.messages import POSITION_QUANTUM, PROTOCOL_VERSION, SCHEMA_HASH
 from protocol.session import ServerSession
-from worldsim import Kind, World
+from worldsim import Kind, StaleEntityError, World, WorldEvent
 
 from .config import ServerConfig
 from .errors import RoomError
@@ -37,6 +37,11 @@ from .snapshots import FlatView, SnapshotFrames, TickFrame
 log = logging.getLogger("worldloom.room")
 
 SNAPSHOT_ROLES = ("player", "spectator", "admin")
+CLIENT_EVENT_KINDS = frozenset({"weather.changed", "day.started", "market.shortage", "market.caravan",
+                                "physics.collision", "entity.spawned"})
+"""World events forwarded to clients (the rest stay in the server: analytics, narrative, replays)."""
+LOCATED_BY_ENTITY = frozenset({"entity.spawned"})
+"""Client-facing kinds without coordinates that are delivered around their entity."""
 
 
 class Link(Protocol):
@@ -91,6 +96,8 @@ class Room:
         self.grid = SpatialGrid(config.aoi_radius)
         self.encoder = SnapshotFrames()
         self.failed: BaseException | None = None
+        self.tick_events: list[WorldEvent] = []
+        """The world events of the newest tick (tick listeners read them: analytics, narrative)."""
         self._tick_listeners: list[Callable[[int], None]] = []
         self.command_log: list[tuple[Any, ...]] | None = [] if config.record_commands else None
         """When enabled: every world command as (tick, op, entity, *args) — enough to replay the run."""
@@ -202,6 +209,21 @@ class Room:
                 slot.link.session.send_frame(frame)
                 slot.link.wake()
 
+    def _forward_events(self, events: list[WorldEvent]) -> None:
+        """Send the client-facing world events: located ones (with x, y, z data) to those who see the spot,
+        world-wide ones (weather, day, markets) to everyone. Creature births and deaths stay server-side
+        (thousands per ecology step; clients see them as snapshot entries and exits)."""
+        for event in events:
+            if event.kind not in CLIENT_EVENT_KINDS:
+                continue
+            data = event.data
+            at = np.array([data["x"], data["y"], data["z"]]) if "x" in data else None
+            entity = event.entity if at is not None or event.kind in LOCATED_BY_ENTITY else 0
+            try:
+                self.broadcast_event(event.kind, entity, data, at=at)
+            except StaleEntityError:  # the entity left the world within the tick
+                continue
+
     def add_tick_listener(self, listener: Callable[[int], None]) -> None:
         self._tick_listeners.append(listener)
 
@@ -222,6 +244,8 @@ class Room:
                     self.command_log.append((world.tick, "input", slot.entity, *message.move))
                 slot.last_seq_applied = message.seq
         world.step(1.0 / self.config.tick_rate)
+        self.tick_events = world.drain_events()
+        self._forward_events(self.tick_events)
         now = self.clock()
         for slot in [s for s in self.slots.values() if s.detached_at is not None]:
             if now - slot.detached_at > self.config.resume_grace:  # type: ignore[operator]

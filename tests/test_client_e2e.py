@@ -91,7 +91,7 @@ def test_builtin_rpcs() -> None:
         async with boot(npc_count=7) as srv:
             async with WorldloomClient(srv.url) as client:
                 info = await client.call("room.info")
-                assert info["entities"] == {"player": 1, "npc": 7} and info["clients"] == 1
+                assert info["entities"] == {"player": 1, "npc": 7, "creature": 0, "prop": 0} and info["clients"] == 1
                 assert info["tick_rate"] == client.welcome.tick_rate
                 world_hash = await client.call("world.hash")
                 assert world_hash["tick"] > 0 and world_hash["hash"]
