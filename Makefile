@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test setup lint bench vectors clean
+.PHONY: run test setup runtimes lint bench vectors clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,16 @@ $(STAMP): $(PY) pyproject.toml clients/python/pyproject.toml
 
 setup: $(STAMP)
 
+# Engines and tools the SDK and exporter tests run for real (each script installs only what is missing).
+runtimes: setup
+	@for script in clients/*/install-runtime.sh; do sh $$script || exit 1; done
+	@if [ -f assets_gen/validator/package.json ] && [ ! -d assets_gen/validator/node_modules ]; then \
+		npm install --prefix assets_gen/validator --no-audit --no-fund --loglevel=error; fi
+
 run: setup
 	$(VENV)/bin/worldloom run
 
-test: setup
+test: setup runtimes
 	$(PY) -m pytest -q
 
 lint: setup
