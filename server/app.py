@@ -96,7 +96,7 @@ class WorldServer:
         self._ws_server = await serve(
             self.transport.handle, self.config.host, self.config.port,
             process_request=self.transport.process_request, compression=None,
-            max_size=self.config.limits.max_frame, max_queue=64, write_limit=64 * 1024,
+            max_size=max(self.config.limits.max_frame, self.config.service_limits.max_frame), max_queue=64, write_limit=64 * 1024,
             ping_interval=20, ping_timeout=20, server_header="worldloom")
         sock = next(iter(self._ws_server.sockets))
         self.port = sock.getsockname()[1]
@@ -183,6 +183,8 @@ class WorldServer:
             session.refuse(ErrorCode.SERVER_FULL, str(exc), CloseCode.SERVER_FULL)
             return None
         welcome.resume = self.signer.issue(slot.session_id, "resume", RESUME_TOKEN_TTL, now)
+        if hello.role in ("service", "admin"):  # authenticated by token: bigger frames, higher rate
+            session.limits = self.config.service_limits
         session.accept(welcome)
         if not welcome.resumed:
             self.room.announce_join(slot)

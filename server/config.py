@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from protocol.messages import MAX_FRAME_BYTES
 from protocol.session import SessionLimits
 
 from .errors import ConfigError
@@ -32,6 +33,9 @@ class ServerConfig:
     max_catchup: int = 5
     hello_timeout: float = 5.0
     limits: SessionLimits = field(default_factory=SessionLimits)
+    service_limits: SessionLimits = field(default_factory=lambda: SessionLimits(
+        max_frame=MAX_FRAME_BYTES, rate=5000.0, burst=10000.0))
+    """Limits for token-authenticated roles (services answer many RPCs with results up to a full frame)."""
     save_path: str | None = None  # world save file; loaded at start if present, written on shutdown
     autosave_interval: float = 60.0  # seconds; 0 disables
     record_commands: bool = False  # keep the room's command log (replays, determinism checks)

@@ -53,6 +53,7 @@ class Ecology:
     reproduce: npt.NDArray[np.float64]
     reproduce_energy: npt.NDArray[np.float64]
     max_age: npt.NDArray[np.int64]
+    sated_above: npt.NDArray[np.float64]
     grown: npt.NDArray[np.bool_]
     countdown: npt.NDArray[np.float64]
     regrowth: npt.NDArray[np.float64]
@@ -78,6 +79,7 @@ class Ecology:
             reproduce=np.array([s.reproduce for s in sp], dtype=np.float64),
             reproduce_energy=np.array([s.reproduce_energy for s in sp], dtype=np.float64),
             max_age=np.array([s.max_age for s in sp], dtype=np.int64),
+            sated_above=np.array([s.sated_above for s in sp], dtype=np.float64),
             grown=regrowth > 0,
             countdown=np.zeros(tiles, dtype=np.float64),
             regrowth=regrowth,
@@ -144,7 +146,7 @@ class Ecology:
             order.astype(np.int64), draws, table.species, table.energy, table.age, table.cell, terrain.n,
             terrain.passable.reshape(-1), self.grown, self.countdown, self.regrowth,
             self.diet, self.gain, self.metabolism, self.reproduce, self.reproduce_energy, self.max_age,
-            float(metabolism_factor), scratch["head"], scratch["nxt"], scratch["prv"], scratch["dead"],
+            self.sated_above, float(metabolism_factor), scratch["head"], scratch["nxt"], scratch["prv"], scratch["dead"],
             scratch["births"], scratch["deaths"], scratch["cause"], scratch["by"])
         grown_tiles = regrow_grass(self.grown, self.countdown, self.regrowth, self.growth, float(growth_factor))
 

@@ -100,7 +100,8 @@ class Species(_Table):
     ``metabolism`` energy (times the weather's), eats (grass on its tile, or one prey on its tile, gaining
     ``energy_gain``), dies below zero energy or past ``max_age`` steps (0: no limit), and otherwise
     reproduces with probability ``reproduce`` if it has at least ``reproduce_energy``, halving its energy
-    with the newborn.
+    with the newborn. A creature with more than ``sated_above`` energy does not eat (0: always eats) --
+    sated predators spare prey, which damps the boom-and-bust cycle.
     """
 
     diet: str = "grass"
@@ -110,6 +111,7 @@ class Species(_Table):
     reproduce: Unit = 0.04
     reproduce_energy: NonNeg = 0.0
     max_age: Annotated[int, Meta(ge=0)] = 0
+    sated_above: NonNeg = 0.0
     color: str = "#ffffff"
 
 

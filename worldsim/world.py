@@ -163,7 +163,7 @@ class World:
 
         t = self.terrain
         return PhysicsWorld(dt=self.dt, substeps=self.scenario.physics.substeps,
-                            terrain=(t.elevation, t.tile_size, (-t.half_extent, -t.half_extent)))
+                            terrain=_physics_terrain(t))
 
     def _place_props(self, rng: np.random.Generator) -> None:
         """Crates dropped from 2-6 m above random passable tiles; towers of stacked boxes that can collapse."""
@@ -331,7 +331,7 @@ class World:
         handle = self.physics.add_sphere(tuple(float(v) for v in pos), float(radius), float(mass),
                                          vel=tuple(float(v) for v in vel))
         entity = self._attach_prop(handle)
-        self.events.emit(self.tick, "entity.spawned", entity, kind="projectile")
+        self.events.emit(self.tick, "entity.spawned", entity, what="projectile")
         return entity
 
     def harvest(self, node: int, units: float, by: int = 0) -> float:
@@ -503,7 +503,7 @@ class World:
 
                 t = world.terrain
                 world.physics = PhysicsWorld.from_bytes(
-                    record.physics, terrain=(t.elevation, t.tile_size, (-t.half_extent, -t.half_extent)))
+                    record.physics, terrain=_physics_terrain(t))
             elif record.physics:
                 raise CorruptStateError("physics bytes in a world without physics")
             live = table.live_rows()
@@ -523,6 +523,12 @@ class World:
         """Load a world saved with ``save``. Raises ``SaveError`` naming the file and the cause (unreadable,
         empty, truncated, not a save, wrong version, bad checksum, inconsistent contents)."""
         return cls.from_bytes(saves.read_save(path), os.fspath(path))
+
+
+def _physics_terrain(t: Terrain) -> tuple[npt.NDArray[np.float64], float, tuple[float, float]]:
+    """The heightfield for physics: tile-centre elevations, their spacing and the first centre's (x, y)."""
+    first = -t.half_extent + t.tile_size / 2
+    return t.elevation, t.tile_size, (first, first)
 
 
 def _records(arrays: dict[str, npt.NDArray]) -> list[saves.ColumnRecord]:

@@ -30,7 +30,7 @@ GRASS = -1
 
 @njit(cache=True, nogil=True)
 def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, countdown, regrowth,
-               diet, gain, metabolism, reproduce, reproduce_energy, max_age, metabolism_factor,
+               diet, gain, metabolism, reproduce, reproduce_energy, max_age, sated_above, metabolism_factor,
                head, nxt, prv, dead, births, deaths, death_cause, death_by):  # pragma: no cover - compiled
     """Run every creature in ``order`` once.
 
@@ -41,7 +41,8 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
         n: tiles per side. passable: (n*n,) bool. grown: (n*n,) bool written. countdown: (n*n,) float64
             written (steps until regrown). regrowth: (n*n,) float64 steps a grazed tile needs (0: barren).
         diet (S,) int64 (-1 grass, else prey species); gain, metabolism, reproduce, reproduce_energy (S,)
-            float64; max_age (S,) int64 (0: none). metabolism_factor: weather multiplier.
+            float64; max_age (S,) int64 (0: none); sated_above (S,) float64 (no eating above this energy,
+            0: always eats). metabolism_factor: weather multiplier.
         head: (S, n*n) int32 scratch. nxt, prv, dead: (rows,) int32/int32/bool scratch.
         births: (k,) int64 out, parent rows. deaths, death_cause, death_by: (k,) int64 out (row, cause,
             killer row or -1).
@@ -102,7 +103,9 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
             head[s, c] = r
         # -- metabolism, eating
         energy[r] -= metabolism[s] * metabolism_factor
-        if diet[s] == GRASS:
+        if sated_above[s] > 0.0 and energy[r] > sated_above[s]:
+            pass
+        elif diet[s] == GRASS:
             if grown[c]:
                 grown[c] = False
                 countdown[c] = regrowth[c]
