@@ -39,6 +39,7 @@ import msgspec
 from worldloom_client import ClientError, ConnectionLost, RpcError, WorldloomClient
 
 from protocol.codes import ErrorCode
+from protocol.messages import MAX_FRAME_BYTES
 
 from .cancel import CancelToken
 from .errors import AssetsError, Cancelled, GenerationFailed, ParameterError
@@ -46,10 +47,10 @@ from .jobs import level_job, loot_job, names_job, request_digest, terrain_job, w
 
 log = logging.getLogger("assets_gen.service")
 
-INLINE_LIMIT = 15_360
-"""Largest inline result in bytes (MessagePack). A service's answer is a *client* frame, which the server
-caps at 16384 bytes (``SessionLimits.max_frame``; the 60000-byte cap is for server frames); 1 KiB is
-left for the envelope."""
+INLINE_LIMIT = MAX_FRAME_BYTES - 4096
+"""Largest inline result in bytes (MessagePack). The answer travels twice -- service to server (services
+get the server's ``service_limits``: frames up to ``MAX_FRAME_BYTES``) and server to caller (a server frame,
+at most ``MAX_FRAME_BYTES``) -- so 4 KiB are left for the envelope."""
 SERVICE_MAX_TERRAIN = 2049
 """Largest terrain size the service accepts (bounds memory per request; the CLI allows 4097)."""
 METHODS = ("assets.generate_level", "assets.generate_terrain", "assets.loot", "assets.names")

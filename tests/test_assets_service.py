@@ -65,11 +65,11 @@ def test_round_trip_big_results_bad_params_and_clean_exit(tmp_path) -> None:
                                               {"algorithm": "wfc", "seed": 3, "targets": {"keys": 2}}, timeout=30)
                     assert level["format"] == "worldloom.level" and level["playability"]["playable"]
                     assert len(level["tiles"]) == 32
-                    big = await player.call("assets.generate_level", {"algorithm": "caves", "width": 200,
-                                                                      "height": 200, "seed": 1}, timeout=30)
+                    big = await player.call("assets.generate_level", {"algorithm": "caves", "width": 256,
+                                                                      "height": 256, "seed": 1}, timeout=30)
                     assert big["inline"] is False and big["summary"]["playability"]["playable"]
                     doc = json.loads(Path(big["files"]["json"]).read_text())
-                    assert doc["width"] == 200 and Path(big["files"]["tscn"]).exists()
+                    assert doc["width"] == 256 and Path(big["files"]["tscn"]).exists()
                     terrain = await player.call("assets.generate_terrain", {"size": 65, "seed": 2}, timeout=30)
                     assert terrain["summary"]["size"] == 65 and Path(terrain["files"]["glb"]).stat().st_size > 0
                     names, loot = await asyncio.gather(

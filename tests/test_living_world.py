@@ -179,3 +179,20 @@ def test_density_map_counts_every_creature() -> None:
     m = world.metrics()
     assert density.shape == (80, 80) and density.sum() == m["population.sheep"] + m["population.wolf"]
     assert np.all(density[~world.terrain.passable] == 0)
+
+
+def test_meadow_populations_oscillate_without_collapsing_on_day_one() -> None:
+    """One in-game day of the default world (600 ecology steps): neither species vanishes, and the sheep
+    population really moves (a boom or a bust, not a flat line)."""
+    scenario = load_scenario("meadow", overrides={"physics.enabled": False, "world.tick_rate": 1,
+                                                  "world.wanderers": 0})
+    world = World.from_scenario(scenario, seed=7)
+    sheep, wolves = [], []
+    for _ in range(int(scenario.world.day_length)):
+        world.step()
+        m = world.metrics()
+        sheep.append(m["population.sheep"])
+        wolves.append(m["population.wolf"])
+    assert min(sheep) > 0 and max(wolves[:300]) > 0 and wolves[-1] + max(wolves[-100:]) > 0
+    assert max(sheep) > 1.5 * min(sheep[100:])
+    assert world.metrics()["flora.grown"] > 0  # grass regrows

@@ -54,6 +54,9 @@ class Ecology:
     reproduce_energy: npt.NDArray[np.float64]
     max_age: npt.NDArray[np.int64]
     sated_above: npt.NDArray[np.float64]
+    habitat: npt.NDArray[np.bool_]
+    immigration: npt.NDArray[np.float64]
+    edge_tiles: list[npt.NDArray[np.int64]]
     grown: npt.NDArray[np.bool_]
     countdown: npt.NDArray[np.float64]
     regrowth: npt.NDArray[np.float64]
@@ -80,6 +83,9 @@ class Ecology:
             reproduce_energy=np.array([s.reproduce_energy for s in sp], dtype=np.float64),
             max_age=np.array([s.max_age for s in sp], dtype=np.int64),
             sated_above=np.array([s.sated_above for s in sp], dtype=np.float64),
+            habitat=(habitat := _habitats(scenario, terrain)),
+            immigration=np.array([s.immigration for s in sp], dtype=np.float64),
+            edge_tiles=[np.flatnonzero(habitat[i] & _edge_mask(terrain.n)) for i in range(len(sp))],
             grown=regrowth > 0,
             countdown=np.zeros(tiles, dtype=np.float64),
             regrowth=regrowth,
@@ -97,11 +103,11 @@ class Ecology:
 
     def spawn_initial(self, table: EntityTable, scenario: Scenario, terrain: Terrain,
                       rng: np.random.Generator) -> None:
-        """Place each species' initial ``count`` on uniformly random passable tiles with energy uniform in
-        [0, 2 * energy_gain)."""
-        passable_tiles = np.flatnonzero(terrain.passable.reshape(-1))
+        """Place each species' initial ``count`` on uniformly random tiles of its habitat with energy uniform
+        in [0, 2 * energy_gain)."""
         for index, sp in enumerate(scenario.species.values()):
-            if sp.count == 0:
+            passable_tiles = np.flatnonzero(self.habitat[index])
+            if sp.count == 0 or len(passable_tiles) == 0:
                 continue
             tiles = passable_tiles[rng.integers(0, len(passable_tiles), size=sp.count)]
             energy = rng.random(sp.count) * 2.0 * sp.energy_gain
@@ -144,7 +150,7 @@ class Ecology:
         scratch = self._buffers(table.capacity, tiles, k)
         n_births, n_deaths, grazed = fauna_step(
             order.astype(np.int64), draws, table.species, table.energy, table.age, table.cell, terrain.n,
-            terrain.passable.reshape(-1), self.grown, self.countdown, self.regrowth,
+            self.habitat, self.grown, self.countdown, self.regrowth,
             self.diet, self.gain, self.metabolism, self.reproduce, self.reproduce_energy, self.max_age,
             self.sated_above, float(metabolism_factor), scratch["head"], scratch["nxt"], scratch["prv"], scratch["dead"],
             scratch["births"], scratch["deaths"], scratch["cause"], scratch["by"])
@@ -161,6 +167,14 @@ class Ecology:
         birth_tiles = table.cell[parents].astype(np.int64)
         birth_energy = table.energy[parents].copy()
         table.despawn_rows(dead_rows)
+        arrivals = rng.poisson(self.immigration) if len(self.names) else np.zeros(0, np.int64)
+        for s, k in enumerate(arrivals.tolist()):
+            edge = self.edge_tiles[s]
+            if k and len(edge):
+                birth_tiles = np.concatenate([birth_tiles, edge[rng.integers(0, len(edge), size=k)]])
+                birth_species = np.concatenate([birth_species, np.full(k, s, dtype=np.int64)])
+                birth_energy = np.concatenate([birth_energy, np.full(k, self.gain[s])])
+                parent_ids = np.concatenate([parent_ids, np.zeros(k, dtype=np.int64)])
         born_ids = self._spawn(table, terrain, birth_tiles, birth_species, birth_energy)
         self._glide(table, terrain, glide_seconds)
         return StepOutcome(born_ids, parent_ids, dead_ids, scratch["cause"][:n_deaths].copy(), killer_ids,
@@ -196,3 +210,24 @@ class Ecology:
         """Restore ``arrays()`` output (shapes already validated by the caller)."""
         self.grown[:] = arrays["ecology.grown"]
         self.countdown[:] = arrays["ecology.countdown"]
+
+
+def _habitats(scenario: Scenario, terrain: Terrain) -> npt.NDArray[np.bool_]:
+    """(S, n*n) bool: the tiles each species may stand on (its habitat biomes, passable ones only)."""
+    flat_biome = terrain.biome.reshape(-1)
+    passable = terrain.passable.reshape(-1)
+    out = np.zeros((max(len(scenario.species), 1), flat_biome.size), dtype=np.bool_)
+    for index, sp in enumerate(scenario.species.values()):
+        if sp.habitat:
+            allowed = np.isin(flat_biome, [terrain.biome_names.index(b) for b in sp.habitat])
+            out[index] = allowed & passable
+        else:
+            out[index] = passable
+    return out
+
+
+def _edge_mask(n: int) -> npt.NDArray[np.bool_]:
+    """(n*n,) bool: tiles on the border of the map."""
+    mask = np.zeros((n, n), dtype=np.bool_)
+    mask[0, :] = mask[-1, :] = mask[:, 0] = mask[:, -1] = True
+    return mask.reshape(-1)

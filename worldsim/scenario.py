@@ -101,7 +101,11 @@ class Species(_Table):
     ``energy_gain``), dies below zero energy or past ``max_age`` steps (0: no limit), and otherwise
     reproduces with probability ``reproduce`` if it has at least ``reproduce_energy``, halving its energy
     with the newborn. A creature with more than ``sated_above`` energy does not eat (0: always eats) --
-    sated predators spare prey, which damps the boom-and-bust cycle.
+    sated predators spare prey, which damps the boom-and-bust cycle. ``habitat`` lists the biomes it may
+    enter (empty: every passable biome); prey whose habitat includes a refuge its hunter avoids keep the
+    cycle from collapsing. ``immigration`` is the expected number of newcomers per ecology step (a
+    Poisson draw) arriving on habitat tiles at the map edge with ``energy_gain`` energy -- the world is
+    not an island, so a local extinction is not forever.
     """
 
     diet: str = "grass"
@@ -112,6 +116,8 @@ class Species(_Table):
     reproduce_energy: NonNeg = 0.0
     max_age: Annotated[int, Meta(ge=0)] = 0
     sated_above: NonNeg = 0.0
+    habitat: list[str] = []
+    immigration: NonNeg = 0.0
     color: str = "#ffffff"
 
 
@@ -208,6 +214,11 @@ def _check_references(s: Scenario) -> None:
             fail(f"species.{name}.diet", f'"grass" or one of the species {sorted(s.species)}')
         if sp.diet == name:
             fail(f"species.{name}.diet", "a species other than itself")
+        for biome in sp.habitat:
+            if biome not in s.biomes:
+                fail(f"species.{name}.habitat", f"biome names from {sorted(s.biomes)}, not {biome!r}")
+        if sp.habitat and not any(s.biomes[b].passable for b in sp.habitat):
+            fail(f"species.{name}.habitat", "at least one passable biome")
     if len(s.species) > 32:
         fail("species", "at most 32 species")
     for name, town in s.settlements.items():

@@ -38,7 +38,7 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
         order: (k,) int64 rows in activation order. draws: (k, 3) float64 uniforms.
         species (rows,) uint8, energy (rows,) float64, age (rows,) int32, cell (rows,) int32 flat tile:
             the entity columns (written).
-        n: tiles per side. passable: (n*n,) bool. grown: (n*n,) bool written. countdown: (n*n,) float64
+        n: tiles per side. passable: (S, n*n) bool, where each species may go. grown: (n*n,) bool written. countdown: (n*n,) float64
             written (steps until regrown). regrowth: (n*n,) float64 steps a grazed tile needs (0: barren).
         diet (S,) int64 (-1 grass, else prey species); gain, metabolism, reproduce, reproduce_energy (S,)
             float64; max_age (S,) int64 (0: none); sated_above (S,) float64 (no eating above this energy,
@@ -76,14 +76,14 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
         for dy in range(-1, 2):
             for dx in range(-1, 2):
                 x, y = cx + dx, cy + dy
-                if (dx != 0 or dy != 0) and 0 <= x < n and 0 <= y < n and passable[y * n + x]:
+                if (dx != 0 or dy != 0) and 0 <= x < n and 0 <= y < n and passable[s, y * n + x]:
                     options += 1
         if options > 0:
             pick = min(int(draws[j, 0] * options), options - 1)
             for dy in range(-1, 2):
                 for dx in range(-1, 2):
                     x, y = cx + dx, cy + dy
-                    if (dx != 0 or dy != 0) and 0 <= x < n and 0 <= y < n and passable[y * n + x]:
+                    if (dx != 0 or dy != 0) and 0 <= x < n and 0 <= y < n and passable[s, y * n + x]:
                         if pick == 0:
                             target = y * n + x
                         pick -= 1
