@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import os
+import tempfile
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from protocol.messages import Message
 from worldsim import KIND_NAMES, Kind, World, load_scenario
 from worldsim.errors import WorldError
 
+from .analytics_forwarder import AnalyticsForwarder
 from .auth import AuthError, TokenSigner
 from .config import ServerConfig
 from .errors import RoomError
@@ -60,6 +62,10 @@ class WorldServer:
         self.router = RpcRouter(self.room, {"room.info": self._rpc_room_info, "world.hash": self._rpc_world_hash,
                                             "world.save": self._rpc_world_save})
         self.room.add_tick_listener(self._after_tick)
+        spill = self.config.analytics_spill_dir or tempfile.mkdtemp(prefix="worldloom-analytics-spill-")
+        self.analytics = AnalyticsForwarder(self.router, spill)
+        self.room.add_tick_listener(self.analytics.on_tick)
+        self.room.add_leave_listener(self._record_session_end)
         self.transport = Transport(self)
         self.stopping = False
         self._stop = asyncio.Event()
@@ -119,6 +125,7 @@ class WorldServer:
                 await self._loop_task
             except Exception:
                 log.exception("room loop ended with an error")
+        self.analytics.close()  # what the service has not acknowledged goes to the spill for the next process
         self.save()
         for conn in list(self.transport.connections):
             conn.session.close(CloseCode.GOING_AWAY, "server shutting down")
@@ -188,7 +195,13 @@ class WorldServer:
         session.accept(welcome)
         if not welcome.resumed:
             self.room.announce_join(slot)
+            if slot.role == "player":
+                self.analytics.record("session_start", player=slot.name or slot.session_id, session=slot.session_id)
         return slot
+
+    def _record_session_end(self, slot: ClientSlot) -> None:
+        if slot.role == "player":
+            self.analytics.record("session_end", player=slot.name or slot.session_id, session=slot.session_id)
 
     def _authenticate(self, hello: Hello, now: float) -> None:
         open_role = hello.role in ("player", "spectator") and self.config.open_play

@@ -1,4 +1,4 @@
-"""``worldloom`` command line: serve, run (server + bots), token, hash."""
+"""``worldloom`` command line: serve, run (server + services + bots), sim, sweep, gen, token, hash."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from .auth import ROLES, TokenSigner
-from .config import ServerConfig
 from worldsim.errors import WorldError
 
+from .auth import ROLES, TokenSigner
+from .config import ServerConfig
 from .errors import ServerError
 
 DEFAULT_STATE_DIR = Path("var")
@@ -62,10 +62,45 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         scenario=None if args.scenario.lower() == "none" else args.scenario,
         secret=_load_or_create_secret(args.state_dir),
         save_path=None if args.no_save else str(args.state_dir / "world.save"),
+        analytics_spill_dir=str(args.state_dir / "analytics-spill"),
     ).validate()
 
 
-async def _serve(config: ServerConfig, bots: int = 0) -> None:
+SERVICE_TOKEN_TTL = 30 * 24 * 3600.0
+
+
+def _service_commands(url: str, state_dir: Path, http_port: int) -> list[tuple[str, list[str]]]:
+    """The embedded default services ``worldloom run`` starts: (name, argv) pairs. The analytics service's
+    PostHog-compatible HTTP endpoint listens on ``http_port`` (0: any free port)."""
+    return [
+        ("assets", [sys.executable, "-m", "assets_gen.service", "--url", url, "--out-dir", str(state_dir / "assets")]),
+        ("analytics", [sys.executable, "-m", "analytics.service", "--url", url,
+                       "--db", str(state_dir / "analytics.duckdb"), "--http-port", str(http_port)]),
+    ]
+
+
+def _start_services(server: object, url: str, state_dir: Path, http_port: int) -> list[subprocess.Popen[bytes]]:
+    """Start each default service as a subprocess with its own service token in ``WORLDLOOM_TOKEN``."""
+    procs = []
+    for name, argv in _service_commands(url, state_dir, http_port):
+        token = server.signer.issue(name, "service", SERVICE_TOKEN_TTL, time.time())  # type: ignore[attr-defined]
+        proc = subprocess.Popen(argv, env={**os.environ, "WORLDLOOM_TOKEN": token})
+        print(f"  started service {name:<10} (pid {proc.pid})")
+        procs.append(proc)
+    return procs
+
+
+def _stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _serve(config: ServerConfig, bots: int = 0, services: bool = False, state_dir: Path = DEFAULT_STATE_DIR) -> None:
     from .app import WorldServer
 
     server = WorldServer(config)
@@ -78,22 +113,19 @@ async def _serve(config: ServerConfig, bots: int = 0) -> None:
     print(f"  metrics             http://{config.host}:{server.port}/metrics  (JSON: /status)")
     print("  admin token         worldloom token --role admin")
     print("  stop                Ctrl-C (the world is saved)" if config.save_path else "  stop                Ctrl-C")
-    bot_proc = None
+    http_port = config.port + 1 if config.port else 0
+    procs = _start_services(server, server.url, state_dir, http_port) if services else []
     if bots:
         bot_proc = subprocess.Popen([sys.executable, "-m", "worldloom_client.bot", "--url", server.url,
                                      "--count", str(bots), "--duration", "0", "--seed", str(config.seed)])
         print(f"  started {bots} bot clients (pid {bot_proc.pid})")
+        procs.append(bot_proc)
     sys.stdout.flush()
     try:
         await server.wait_stopped()
     finally:
+        _stop_processes(procs)
         await server.stop()
-        if bot_proc is not None:
-            bot_proc.terminate()
-            try:
-                bot_proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                bot_proc.kill()
         print(f"worldloom: stopped at tick {server.world.tick}")
 
 
@@ -105,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     p_run = sub.add_parser("run", help="run the default world: server plus bot clients")
     _add_server_args(p_run)
     p_run.add_argument("--bots", type=int, default=5, help="bot clients to start (default %(default)s)")
+    p_run.add_argument("--no-services", action="store_true", help="do not start the asset and analytics services")
+    from assets_gen import cli as assets_cli
+
+    assets_cli.add_parser(sub)
     p_token = sub.add_parser("token", help="print a signed token for a role")
     p_token.add_argument("--role", choices=[r for r in ROLES if r != "resume"], default="admin")
     p_token.add_argument("--sub", default="operator", help="subject (who the token is for)")
@@ -119,8 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per connection is noise at scale
     try:
+        if args.command == "gen":
+            return assets_cli.run(args)
+        if getattr(args, "handler", None) is not None:  # sim, sweep
+            return int(args.handler(args))
         if args.command in ("serve", "run"):
-            asyncio.run(_serve(_config(args), bots=getattr(args, "bots", 0)))
+            run = args.command == "run"
+            asyncio.run(_serve(_config(args), bots=getattr(args, "bots", 0),
+                               services=run and not args.no_services, state_dir=args.state_dir))
         elif args.command == "token":
             signer = TokenSigner(_load_or_create_secret(args.state_dir))
             print(signer.issue(args.sub, args.role, args.ttl, time.time()))

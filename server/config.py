@@ -38,6 +38,7 @@ class ServerConfig:
     """Limits for token-authenticated roles (services answer many RPCs with results up to a full frame)."""
     save_path: str | None = None  # world save file; loaded at start if present, written on shutdown
     autosave_interval: float = 60.0  # seconds; 0 disables
+    analytics_spill_dir: str | None = None  # where unacknowledged analytics events wait (None: a temp dir)
     record_commands: bool = False  # keep the room's command log (replays, determinism checks)
     raise_room_errors: bool = False  # tests: a failing room loop raises instead of only stopping
 

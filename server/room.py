@@ -99,6 +99,7 @@ class Room:
         self.tick_events: list[WorldEvent] = []
         """The world events of the newest tick (tick listeners read them: analytics, narrative)."""
         self._tick_listeners: list[Callable[[int], None]] = []
+        self._leave_listeners: list[Callable[[ClientSlot], None]] = []
         self.command_log: list[tuple[Any, ...]] | None = [] if config.record_commands else None
         """When enabled: every world command as (tick, op, entity, *args) — enough to replay the run."""
 
@@ -152,6 +153,8 @@ class Room:
 
     def _remove(self, slot: ClientSlot) -> None:
         self.slots.pop(slot.session_id, None)
+        for listener in self._leave_listeners:
+            listener(slot)
         if slot.entity:
             at = self.world.positions_of([slot.entity])[0]
             self.world.despawn(slot.entity)
@@ -223,6 +226,10 @@ class Room:
                 self.broadcast_event(event.kind, entity, data, at=at)
             except StaleEntityError:  # the entity left the world within the tick
                 continue
+
+    def add_leave_listener(self, listener: Callable[[ClientSlot], None]) -> None:
+        """Call ``listener(slot)`` when a client leaves for good (Bye, or its grace window ran out)."""
+        self._leave_listeners.append(listener)
 
     def add_tick_listener(self, listener: Callable[[int], None]) -> None:
         self._tick_listeners.append(listener)

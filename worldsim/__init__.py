@@ -12,10 +12,10 @@ from .errors import (
     WorldError,
 )
 from .events import EVENT_KINDS, WorldEvent
-from .scenario import SCENARIO_DIR, Scenario, load_scenario
 from .ids import MAX_ROWS, NO_ENTITY, id_generation, id_row, make_id
 from .rng import RngStreams
 from .saves import FORMAT_VERSION
+from .scenario import SCENARIO_DIR, Scenario, load_scenario
 from .state import COLUMNS, KIND_NAMES, EntityTable, Kind
 from .world import ARRIVE_RADIUS, PLAYER_SPEED, World
 
