@@ -70,21 +70,25 @@ from .snapshot import ADD, REMOVE, BodySpec, SaveRecord, decode_record, encode_r
 
 
 def _import_pybullet():  # noqa: ANN202
-    """Import pybullet without its "pybullet build time" banner on stdout (it would garble CLI output)."""
+    """Import pybullet without its "pybullet build time" banner (printed by C on stderr at import), which
+    would garble CLI output and logs. Both standard streams are pointed at /dev/null for the import only."""
     import ctypes
     import sys
 
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
     try:
         with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
+            for fd in saved:
+                os.dup2(devnull.fileno(), fd)
             import pybullet as module
 
-            ctypes.CDLL(None).fflush(None)  # the banner sits in C's stdout buffer until flushed
+            ctypes.CDLL(None).fflush(None)  # C's buffered streams are flushed while still pointed away
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
     return module
 
 
