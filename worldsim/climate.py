@@ -2,7 +2,8 @@
 
 Daylight is ``max(0, sin(2*pi*(hour - 6) / 24))`` (0 at night, 1 at noon). Weather changes after its
 state's ``duration`` seconds to a next state drawn from the "weather" stream with the scenario's weights.
-Growth is scaled by weather and by daylight (plants grow at a third of the rate at night); creature
+Growth is scaled by weather and by daylight (by default plants grow at a third of the rate at night,
+``world.night_growth``); creature
 metabolism is scaled by weather.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 from .scenario import Scenario
 
 NIGHT_GROWTH = 1.0 / 3.0
-"""Growth rate at night relative to noon."""
+"""Default growth rate at night relative to noon."""
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Climate:
     transitions: list[tuple[list[int], list[float]]]
     day_length: float
     start_hour: float
+    night_growth: float = NIGHT_GROWTH
     state: int = 0
     remaining: float = 0.0
 
@@ -46,6 +48,7 @@ class Climate:
         return cls(names=names, growth=[w.growth for w in weathers], metabolism=[w.metabolism for w in weathers],
                    duration=[w.duration for w in weathers], transitions=transitions,
                    day_length=scenario.world.day_length, start_hour=scenario.world.start_hour,
+                   night_growth=scenario.world.night_growth,
                    state=0, remaining=weathers[0].duration)
 
     def hour(self, seconds: float) -> float:
@@ -58,7 +61,7 @@ class Climate:
 
     def growth_factor(self, seconds: float) -> float:
         light = self.daylight(seconds)
-        return self.growth[self.state] * (NIGHT_GROWTH + (1.0 - NIGHT_GROWTH) * light)
+        return self.growth[self.state] * (self.night_growth + (1.0 - self.night_growth) * light)
 
     def metabolism_factor(self) -> float:
         return self.metabolism[self.state]

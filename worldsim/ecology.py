@@ -19,7 +19,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from .kernels.ecology import GRASS, OLD_AGE, PREDATION, STARVATION, fauna_step, regrow_grass
+from .kernels.ecology import (
+    GRASS,
+    OLD_AGE,
+    PREDATION,
+    STARVATION,
+    activation_order,
+    cohort_rows,
+    fauna_step,
+    glide_to_tiles,
+    link_creatures,
+    regrow_grass,
+    tile_centres,
+)
 from .scenario import Scenario
 from .state import EntityTable, Kind
 from .terrain import Terrain
@@ -61,7 +73,10 @@ class Ecology:
     countdown: npt.NDArray[np.float64]
     regrowth: npt.NDArray[np.float64]
     growth: npt.NDArray[np.float64]
+    births_dropped: int = 0
+    """Births that found no free entity row (the table was full), since the world was built."""
     _scratch: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _lists_valid: bool = field(default=False, repr=False)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, terrain: Terrain) -> Ecology:
@@ -115,16 +130,18 @@ class Ecology:
 
     def _spawn(self, table: EntityTable, terrain: Terrain, tiles: npt.NDArray[np.int64],
                species: npt.NDArray[np.int64], energy: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """Creatures at the centres of ``tiles`` (k,); returns their ids (k,) int64."""
         pos = np.empty((len(tiles), 3))
-        pos[:, :2] = terrain.tile_center(tiles)
-        pos[:, 2] = terrain.ground_z(tiles)
-        ids = table.spawn_many(Kind.CREATURE, pos, np.zeros(len(tiles)), np.zeros(len(tiles), bool))
-        rows = table.rows_of(ids)
+        tile_centres(tiles, terrain.elevation.reshape(-1), terrain.n, terrain.tile_size, terrain.half_extent, pos)
+        rows = table.spawn_rows(Kind.CREATURE, pos)
         table.species[rows] = species
         table.energy[rows] = energy
         table.cell[rows] = tiles
-        table.target[rows] = pos[:, :2]
-        return ids.astype(np.int64)
+        if self._lists_valid:
+            scratch = self._scratch
+            link_creatures(rows, table.species, table.cell, scratch["head"], scratch["nxt"], scratch["prv"],
+                           scratch["dead"])
+        return table.ids(rows).astype(np.int64)
 
     def creature_rows(self, table: EntityTable) -> npt.NDArray[np.int64]:
         """Rows of live creatures, ascending."""
@@ -136,70 +153,84 @@ class Ecology:
         rows = self.creature_rows(table)
         return np.bincount(table.species[rows], minlength=len(self.names))[: len(self.names)]
 
-    def step(self, table: EntityTable, terrain: Terrain, rng: np.random.Generator,
-             metabolism_factor: float, growth_factor: float, glide_seconds: float) -> StepOutcome:
-        """One ecology step: fauna act, dead rows are despawned, newborns spawned, grass regrows, and every
-        creature gets a velocity that carries it to its tile centre in ``glide_seconds``."""
-        rows = self.creature_rows(table)
-        species = table.species[rows]
-        order = np.concatenate([rng.permutation(rows[species == s]) for s in range(len(self.names))]) \
-            if len(self.names) else np.empty(0, dtype=np.int64)
-        draws = rng.random((len(order), 3))
-        k = len(order)
-        tiles = terrain.n * terrain.n
-        scratch = self._buffers(table.capacity, tiles, k)
+    def step(self, table: EntityTable, terrain: Terrain, rng: np.random.Generator, metabolism_factor: float,
+             growth_factor: float, glide_seconds: float, phase: int = 0, stride: int = 1) -> StepOutcome:
+        """One ecology step for the cohort ``phase`` of ``stride``: the live creatures whose row is
+        ``phase`` modulo ``stride`` act, grass tiles ``phase`` modulo ``stride`` regrow, immigrants arrive
+        (at 1/stride of the per-step rate). Calling it for every phase in turn is one full ecology step,
+        spread over ``stride`` ticks so no tick pays for all of it. The dead are despawned, newborns
+        spawned, and every creature that acted glides to its tile centre over ``glide_seconds``.
+        """
+        if not self._lists_valid:
+            self._rebuild_lists(table, terrain)
+        scratch = self._buffers(table.capacity, terrain.n * terrain.n)
+        m = table.extent
+        k = cohort_rows(table.alive[:m], table.kind[:m], int(Kind.CREATURE), phase, stride, scratch["cohort"])
+        rows = scratch["cohort"][:k]
+        order = np.empty(k, dtype=np.int64)
+        activation_order(rows, table.species[rows], len(self.names), rng.random(k), order)
+        draws = rng.random((k, 3))
         n_births, n_deaths, grazed = fauna_step(
-            order.astype(np.int64), draws, table.species, table.energy, table.age, table.cell, terrain.n,
-            self.habitat, self.grown, self.countdown, self.regrowth,
-            self.diet, self.gain, self.metabolism, self.reproduce, self.reproduce_energy, self.max_age,
-            self.sated_above, float(metabolism_factor), scratch["head"], scratch["nxt"], scratch["prv"], scratch["dead"],
-            scratch["births"], scratch["deaths"], scratch["cause"], scratch["by"])
-        grown_tiles = regrow_grass(self.grown, self.countdown, self.regrowth, self.growth, float(growth_factor))
-
+            order, draws, table.species, table.energy, table.age, table.cell, terrain.n, self.habitat,
+            self.grown, self.countdown, self.regrowth, self.diet, self.gain, self.metabolism, self.reproduce,
+            self.reproduce_energy, self.max_age, self.sated_above, float(metabolism_factor),
+            scratch["head"], scratch["nxt"], scratch["prv"], scratch["dead"], scratch["births"], scratch["deaths"],
+            scratch["cause"], scratch["by"], scratch["work"])
+        grown_tiles = regrow_grass(self.grown, self.countdown, self.regrowth, self.growth, float(growth_factor),
+                                   phase, stride)
         dead_rows = scratch["deaths"][:n_deaths].copy()
         killers = scratch["by"][:n_deaths].copy()
         dead_ids = table.ids(dead_rows).astype(np.int64)
         killer_ids = np.where(killers >= 0, table.ids(np.maximum(killers, 0)).astype(np.int64), 0)
         species_dead = table.species[dead_rows].astype(np.int64)
-        parents = scratch["births"][:n_births].copy()
+        room = table.capacity - table.count + n_deaths  # free rows once the dead are despawned
+        parents = scratch["births"][: min(n_births, room)].copy()  # a full table drops the surplus births
+        self.births_dropped += n_births - len(parents)
         parent_ids = table.ids(parents).astype(np.int64)
         birth_species = table.species[parents].astype(np.int64)
         birth_tiles = table.cell[parents].astype(np.int64)
         birth_energy = table.energy[parents].copy()
-        table.despawn_rows(dead_rows)
-        arrivals = rng.poisson(self.immigration) if len(self.names) else np.zeros(0, np.int64)
-        for s, k in enumerate(arrivals.tolist()):
-            edge = self.edge_tiles[s]
-            if k and len(edge):
-                birth_tiles = np.concatenate([birth_tiles, edge[rng.integers(0, len(edge), size=k)]])
-                birth_species = np.concatenate([birth_species, np.full(k, s, dtype=np.int64)])
-                birth_energy = np.concatenate([birth_energy, np.full(k, self.gain[s])])
-                parent_ids = np.concatenate([parent_ids, np.zeros(k, dtype=np.int64)])
+        table.despawn_rows(dead_rows, check=False)
+        if self.immigration.any():
+            arrivals = rng.poisson(self.immigration / stride)
+            for s, count in enumerate(arrivals.tolist()):
+                edge = self.edge_tiles[s]
+                count = min(count, room - len(birth_tiles))
+                if count > 0 and len(edge):
+                    birth_tiles = np.concatenate([birth_tiles, edge[rng.integers(0, len(edge), size=count)]])
+                    birth_species = np.concatenate([birth_species, np.full(count, s, dtype=np.int64)])
+                    birth_energy = np.concatenate([birth_energy, np.full(count, self.gain[s])])
+                    parent_ids = np.concatenate([parent_ids, np.zeros(count, dtype=np.int64)])
         born_ids = self._spawn(table, terrain, birth_tiles, birth_species, birth_energy)
-        self._glide(table, terrain, glide_seconds)
+        acted = order[~scratch["dead"][order]]
+        glide_to_tiles(acted, table.cell, table.pos, table.vel, table.target, terrain.elevation.reshape(-1),
+                       terrain.n, terrain.tile_size, terrain.half_extent, float(glide_seconds))
         return StepOutcome(born_ids, parent_ids, dead_ids, scratch["cause"][:n_deaths].copy(), killer_ids,
                            birth_species, species_dead, int(grazed), int(grown_tiles))
 
-    def _glide(self, table: EntityTable, terrain: Terrain, seconds: float) -> None:
-        rows = self.creature_rows(table)
-        tiles = table.cell[rows]
-        goal = np.empty((len(rows), 3))
-        goal[:, :2] = terrain.tile_center(tiles)
-        goal[:, 2] = terrain.ground_z(tiles)
-        table.target[rows] = goal[:, :2]
-        table.vel[rows] = (goal - table.pos[rows]) / seconds
+    def invalidate(self) -> None:
+        """Creature rows changed outside ``step`` (a command despawned one, a save was loaded): the
+        per-tile lists are rebuilt before the next step."""
+        self._lists_valid = False
 
-    def _buffers(self, capacity: int, tiles: int, k: int) -> dict[str, np.ndarray]:
+    def _rebuild_lists(self, table: EntityTable, terrain: Terrain) -> None:
+        scratch = self._buffers(table.capacity, terrain.n * terrain.n)
+        scratch["head"].fill(-1)
+        rows = self.creature_rows(table)
+        link_creatures(rows, table.species, table.cell, scratch["head"], scratch["nxt"], scratch["prv"],
+                       scratch["dead"])
+        self._lists_valid = True
+
+    def _buffers(self, capacity: int, tiles: int) -> dict[str, np.ndarray]:
         s = self._scratch
-        if s.get("nxt") is None or s["nxt"].shape[0] != capacity or s["head"].shape != (len(self.names), tiles):
-            s["head"] = np.empty((max(len(self.names), 1), tiles), dtype=np.int32)
-            s["nxt"] = np.empty(capacity, dtype=np.int32)
-            s["prv"] = np.empty(capacity, dtype=np.int32)
+        if s.get("nxt") is None or s["nxt"].shape[0] != capacity or s["head"].shape[1] != tiles:
+            s["head"] = np.full((max(len(self.names), 1), tiles), -1, dtype=np.int32)
+            s["nxt"] = np.full(capacity, -1, dtype=np.int32)
+            s["prv"] = np.full(capacity, -1, dtype=np.int32)
             s["dead"] = np.zeros(capacity, dtype=np.bool_)
-        if s.get("births") is None or s["births"].shape[0] < k:
-            size = max(k, 1024)
-            for name in ("births", "deaths", "cause", "by"):
-                s[name] = np.empty(size, dtype=np.int64)
+            for name in ("cohort", "births", "deaths", "cause", "by", "work"):
+                s[name] = np.empty(capacity, dtype=np.int64)
+            self._lists_valid = False
         return s
 
     def arrays(self) -> dict[str, npt.NDArray]:

@@ -32,6 +32,7 @@ class _Batch(msgspec.Struct):
     kind: str
     entity: npt.NDArray[np.int64]
     columns: dict[str, Any]
+    labels: dict[str, Any]
 
     def __len__(self) -> int:
         return len(self.entity)
@@ -62,11 +63,14 @@ class EventLog:
         """Append one event."""
         self._append(WorldEvent(tick, kind, int(entity), data), 1)
 
-    def emit_batch(self, tick: int, kind: str, entity: npt.ArrayLike, **columns: Any) -> None:
-        """Append ``k`` events of one kind: ``entity`` (k,) ids and per-event ``columns`` (each (k,) or a scalar)."""
+    def emit_batch(self, tick: int, kind: str, entity: npt.ArrayLike, labels: dict[str, Any] | None = None,
+                   **columns: Any) -> None:
+        """Append ``k`` events of one kind: ``entity`` (k,) ids and per-event ``columns`` (each (k,) or a
+        scalar). A column named in ``labels`` holds indices into ``labels[name]`` (a sequence of strings),
+        looked up only when the events are drained."""
         ids = np.asarray(entity, dtype=np.int64).reshape(-1)
         if ids.size:
-            self._append(_Batch(tick, kind, ids, columns), ids.size)
+            self._append(_Batch(tick, kind, ids, columns, labels or {}), ids.size)
 
     def _append(self, item: WorldEvent | _Batch, size: int) -> None:
         self._items.append(item)
@@ -94,6 +98,10 @@ class EventLog:
                 continue
             names = list(item.columns)
             values = [np.broadcast_to(np.asarray(item.columns[n]), item.entity.shape).tolist() for n in names]
+            for i, name in enumerate(names):
+                if name in item.labels:
+                    table = item.labels[name]
+                    values[i] = [table[v] for v in values[i]]
             for i, entity in enumerate(item.entity.tolist()):
                 out.append(WorldEvent(item.tick, item.kind, entity, {n: v[i] for n, v in zip(names, values, strict=True)}))
         self._items.clear()

@@ -51,6 +51,7 @@ class WorldSettings(_Table):
     economy_interval: Positive = 5.0  # seconds between market updates
     day_length: Positive = 600.0  # seconds per in-game day
     start_hour: Annotated[float, Meta(ge=0, lt=24)] = 8.0
+    night_growth: Unit = 1.0 / 3.0  # grass growth at night relative to noon (1: no day/night effect)
     wanderers: Annotated[int, Meta(ge=0)] = 0  # walkers with no needs (placeholders until npc/ drives them)
 
 

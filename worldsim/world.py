@@ -49,6 +49,7 @@ SPAWN_STREAM = "spawn"
 WANDER_STREAM = "wander"
 
 _HASH_DOMAIN = b"worldloom/world_hash/v2"
+_CAUSE_LABELS = tuple(DEATH_CAUSES.get(code, "unknown") for code in range(max(DEATH_CAUSES) + 1))
 _HASHED_COLUMNS = tuple(spec.name for spec in COLUMNS if spec.name not in ("alive", "generation"))
 
 
@@ -153,6 +154,8 @@ class World:
         self._last_births = np.zeros(len(scenario.species), dtype=np.int64)
         self._last_deaths = np.zeros(len(scenario.species), dtype=np.int64)
         self._grazed = 0
+        self._interval = np.zeros((3, max(len(scenario.species), 1)), dtype=np.int64)
+        """Births, deaths (per species) and grazing (column 0 of row 2) of the ecology step in progress."""
 
     def _build_systems(self) -> None:
         self.ecology = Ecology.from_scenario(self.scenario, self.terrain)
@@ -216,6 +219,9 @@ class World:
 
     def despawn(self, entity_id: int) -> None:
         """Remove an entity; its id goes stale. Raises ``StaleEntityError``."""
+        row = self.entities.row_of(entity_id)
+        if self.entities.kind[row] == Kind.CREATURE:
+            self.ecology.invalidate()
         self.entities.despawn(entity_id)
 
     def apply_input(self, entity_id: int, move_x: float, move_y: float) -> None:
@@ -263,7 +269,7 @@ class World:
         change = self.climate.advance(dt, self._weather_rng)
         if change is not None:
             self.events.emit(tick, "weather.changed", 0, old=change[0], new=change[1])
-        if tick % self._ecology_ticks == 0 and len(self.ecology.names):
+        if len(self.ecology.names):
             self._step_ecology(tick, dt)
         if tick % self._economy_ticks == 0 and self.economy.goods:
             for kind, data in self.economy.step():
@@ -284,19 +290,26 @@ class World:
             self.events.emit(tick, "day.started", 0, day=int(self.seconds // self.climate.day_length) + 1)
 
     def _step_ecology(self, tick: int, dt: float) -> None:
+        """The ecology step is spread over ``ecology_interval``: each tick one cohort of creatures (rows
+        equal to the tick modulo the interval in ticks) acts and one stride of grass tiles regrows."""
+        every = self._ecology_ticks
+        phase = tick % every
         out = self.ecology.step(self.entities, self.terrain, self._ecology_rng, self.climate.metabolism_factor(),
-                                self.climate.growth_factor(self.seconds), self._ecology_ticks * dt)
-        names = np.array(self.ecology.names)
-        self.events.emit_batch(tick, "creature.born", out.born_ids, parent=out.parent_ids,
-                               species=names[out.species_born] if len(out.born_ids) else "")
-        causes = np.array([DEATH_CAUSES.get(int(c), "unknown") for c in range(4)])
-        self.events.emit_batch(tick, "creature.died", out.dead_ids, cause=causes[out.death_cause.clip(0, 3)],
-                               killer=out.killer_ids,
-                               species=names[out.species_dead] if len(out.dead_ids) else "")
+                                self.climate.growth_factor(self.seconds), every * dt, phase, every)
+        labels = {"species": self.ecology.names, "cause": _CAUSE_LABELS}
+        self.events.emit_batch(tick, "creature.born", out.born_ids, labels, parent=out.parent_ids,
+                               species=out.species_born)
+        self.events.emit_batch(tick, "creature.died", out.dead_ids, labels, cause=out.death_cause,
+                               killer=out.killer_ids, species=out.species_dead)
         s = len(self.ecology.names)
-        self._last_births = np.bincount(out.species_born, minlength=s)[:s]
-        self._last_deaths = np.bincount(out.species_dead, minlength=s)[:s]
-        self._grazed = out.grazed
+        self._interval[0] += np.bincount(out.species_born, minlength=s)[:s]
+        self._interval[1] += np.bincount(out.species_dead, minlength=s)[:s]
+        self._interval[2, 0] += out.grazed
+        if phase == every - 1 or every == 1:  # a full ecology step is complete: publish its totals
+            self._last_births = self._interval[0].copy()
+            self._last_deaths = self._interval[1].copy()
+            self._grazed = int(self._interval[2, 0])
+            self._interval[:] = 0
 
     def _step_physics(self, tick: int) -> None:
         assert self.physics is not None
@@ -382,7 +395,8 @@ class World:
         """Flat scalar metrics of the current state; the same keys every tick for a given world.
 
         ``population.<species>``, ``born.<species>`` / ``died.<species>`` (last ecology step),
-        ``flora.grown`` (fraction of growable tiles), ``flora.grazed``, ``weather`` (index),
+        ``flora.grown`` (fraction of growable tiles), ``flora.grazed``, ``births.dropped`` (births that found
+        the entity table full, since the world was built -- not saved), ``weather`` (index),
         ``weather.<name>`` (1 in that weather), ``daylight``, ``hour``, ``price.<town>.<good>``,
         ``stock.<town>.<good>``, ``resources.<good>`` (units left in nodes), ``entities.<kind>``.
         """
@@ -395,6 +409,7 @@ class World:
         growable = self.ecology.regrowth > 0
         out["flora.grown"] = float(self.ecology.grown[growable].mean()) if growable.any() else 0.0
         out["flora.grazed"] = float(self._grazed)
+        out["births.dropped"] = float(self.ecology.births_dropped)
         out["weather"] = float(self.climate.state)
         for i, name in enumerate(self.climate.names):
             out[f"weather.{name}"] = float(self.climate.state == i)
@@ -421,7 +436,8 @@ class World:
         out.update(self.ecology.arrays())
         out.update(self.economy.arrays())
         out.update(self.climate.arrays())
-        out["world.last"] = np.array([*self._last_births, *self._last_deaths, self._grazed], dtype=np.int64)
+        out["world.last"] = np.array([*self._last_births, *self._last_deaths, self._grazed,
+                                      *self._interval.reshape(-1)], dtype=np.int64)
         return out
 
     def world_hash(self) -> str:
@@ -489,9 +505,10 @@ class World:
             world.climate.load_arrays(systems)
             s = len(scenario.species)
             last = systems["world.last"]
-            if last.shape != (2 * s + 1,):
+            if last.shape != (2 * s + 1 + world._interval.size,):
                 raise CorruptStateError("world.last has the wrong length")
-            world._last_births, world._last_deaths, world._grazed = last[:s], last[s:2 * s], int(last[-1])
+            world._last_births, world._last_deaths, world._grazed = last[:s], last[s:2 * s], int(last[2 * s])
+            world._interval = last[2 * s + 1:].reshape(world._interval.shape).copy()
             world.rng.load_state_bytes(record.rng_state)
             world._spawn_rng = world.rng.stream(SPAWN_STREAM)
             world._wander_rng = world.rng.stream(WANDER_STREAM)

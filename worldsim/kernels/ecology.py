@@ -2,8 +2,8 @@
 
 One ecology step (``fauna_step`` then ``regrow_grass``) follows the WolfSheep rules generalised to any
 number of species: creatures act one at a time in the caller's order (species in scenario order, shuffled
-within each species); each moves to a random passable neighbour tile (8-neighbourhood, clipped at the map
-edge), loses metabolism energy, eats (grass on its tile, or one random live prey of its prey species on its
+within each species); each moves to a random neighbour tile of its habitat (8-neighbourhood, clipped at
+the map edge), loses metabolism energy, eats (grass on its tile, or one random live prey of its prey species on its
 tile), dies of starvation (energy < 0) or age, and may reproduce (probability, energy threshold, energy
 halved, newborn on the same tile). A prey eaten earlier in the step does not act. Newborns are created by
 the caller after the step (even if the parent was eaten later in the step) and first act -- and can first
@@ -11,14 +11,16 @@ be eaten -- in the next one.
 
 Kernels never draw random numbers: the caller passes ``draws`` (k, 3) uniforms in [0, 1) from the world's
 "ecology" stream (column 0: move, 1: reproduce, 2: prey choice), so the random sequence stays in
-``RngStreams`` (saved, hashed). Per-tile occupancy is rebuilt at the start of each step as doubly linked
-lists per (species, tile), which is O(creatures) and keeps nothing between steps.
+``RngStreams`` (saved, hashed). Per-tile occupancy is kept between calls as doubly linked lists per
+(species, tile) (``link_creatures`` builds them; ``fauna_step`` keeps them current). Prey choice is by row
+rank, not list position, so the lists are derived state: rebuilt after a load, the outcome is the same.
 
 Death causes: 1 starvation, 2 predation, 3 old age.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 STARVATION = 1
@@ -31,35 +33,29 @@ GRASS = -1
 @njit(cache=True, nogil=True)
 def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, countdown, regrowth,
                diet, gain, metabolism, reproduce, reproduce_energy, max_age, sated_above, metabolism_factor,
-               head, nxt, prv, dead, births, deaths, death_cause, death_by):  # pragma: no cover - compiled
-    """Run every creature in ``order`` once.
+               head, nxt, prv, dead, births, deaths, death_cause, death_by, scratch):  # pragma: no cover - compiled
+    """Run every creature in ``order`` once, keeping the per-(species, tile) lists up to date.
 
     Args:
         order: (k,) int64 rows in activation order. draws: (k, 3) float64 uniforms.
         species (rows,) uint8, energy (rows,) float64, age (rows,) int32, cell (rows,) int32 flat tile:
             the entity columns (written).
-        n: tiles per side. passable: (S, n*n) bool, where each species may go. grown: (n*n,) bool written. countdown: (n*n,) float64
-            written (steps until regrown). regrowth: (n*n,) float64 steps a grazed tile needs (0: barren).
+        n: tiles per side. passable: (S, n*n) bool, where each species may go. grown: (n*n,) bool written.
+            countdown: (n*n,) float64 written (steps until regrown). regrowth: (n*n,) float64 steps a
+            grazed tile needs (0: barren).
         diet (S,) int64 (-1 grass, else prey species); gain, metabolism, reproduce, reproduce_energy (S,)
             float64; max_age (S,) int64 (0: none); sated_above (S,) float64 (no eating above this energy,
             0: always eats). metabolism_factor: weather multiplier.
-        head: (S, n*n) int32 scratch. nxt, prv, dead: (rows,) int32/int32/bool scratch.
+        head: (S, n*n) int32, nxt, prv: (rows,) int32 -- the doubly linked lists of live creatures per
+            (species, tile) (``link_creatures``), kept current. dead: (rows,) bool, set for rows that die.
         births: (k,) int64 out, parent rows. deaths, death_cause, death_by: (k,) int64 out (row, cause,
-            killer row or -1).
+            killer row or -1). scratch: (rows,) int64 work space.
     Returns:
         (number of births, number of deaths, tiles grazed).
+
+    A hunter eats the ``floor(u * count)``-th smallest row among the ``count`` prey on its tile, so the
+    outcome never depends on the order inside a list (lists can be rebuilt after a load).
     """
-    head[:, :] = -1
-    for j in range(order.shape[0]):
-        r = order[j]
-        dead[r] = False
-        s = species[r]
-        c = cell[r]
-        nxt[r] = head[s, c]
-        prv[r] = -1
-        if head[s, c] >= 0:
-            prv[head[s, c]] = r
-        head[s, c] = r
     n_births = 0
     n_deaths = 0
     grazed = 0
@@ -69,38 +65,24 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
             continue
         s = species[r]
         c = cell[r]
-        # -- move to a random passable neighbour (stay if there is none)
+        # -- move to a random neighbour tile of the habitat (stay if there is none)
         cx, cy = c % n, c // n
         options = 0
         target = c
+        pick = -1
         for dy in range(-1, 2):
             for dx in range(-1, 2):
                 x, y = cx + dx, cy + dy
                 if (dx != 0 or dy != 0) and 0 <= x < n and 0 <= y < n and passable[s, y * n + x]:
+                    scratch[options] = y * n + x
                     options += 1
         if options > 0:
             pick = min(int(draws[j, 0] * options), options - 1)
-            for dy in range(-1, 2):
-                for dx in range(-1, 2):
-                    x, y = cx + dx, cy + dy
-                    if (dx != 0 or dy != 0) and 0 <= x < n and 0 <= y < n and passable[s, y * n + x]:
-                        if pick == 0:
-                            target = y * n + x
-                        pick -= 1
-            # unlink from the old tile, link at the new one
-            if prv[r] >= 0:
-                nxt[prv[r]] = nxt[r]
-            else:
-                head[s, c] = nxt[r]
-            if nxt[r] >= 0:
-                prv[nxt[r]] = prv[r]
+            target = scratch[pick]
+            _unlink(r, s, c, head, nxt, prv)
             c = target
             cell[r] = c
-            nxt[r] = head[s, c]
-            prv[r] = -1
-            if head[s, c] >= 0:
-                prv[head[s, c]] = r
-            head[s, c] = r
+            _link(r, s, c, head, nxt, prv)
         # -- metabolism, eating
         energy[r] -= metabolism[s] * metabolism_factor
         if sated_above[s] > 0.0 and energy[r] > sated_above[s]:
@@ -116,19 +98,20 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
             count = 0
             q = head[prey_species, c]
             while q >= 0:
+                scratch[count] = q
                 count += 1
                 q = nxt[q]
             if count > 0:
-                pick = min(int(draws[j, 2] * count), count - 1)
-                q = head[prey_species, c]
-                for _ in range(pick):
-                    q = nxt[q]
-                if prv[q] >= 0:
-                    nxt[prv[q]] = nxt[q]
-                else:
-                    head[prey_species, c] = nxt[q]
-                if nxt[q] >= 0:
-                    prv[nxt[q]] = prv[q]
+                rank = min(int(draws[j, 2] * count), count - 1)
+                for a in range(1, count):  # insertion sort: a handful of prey per tile
+                    v = scratch[a]
+                    b = a - 1
+                    while b >= 0 and scratch[b] > v:
+                        scratch[b + 1] = scratch[b]
+                        b -= 1
+                    scratch[b + 1] = v
+                q = scratch[rank]
+                _unlink(q, prey_species, c, head, nxt, prv)
                 dead[q] = True
                 deaths[n_deaths] = q
                 death_cause[n_deaths] = PREDATION
@@ -143,12 +126,7 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
         elif max_age[s] > 0 and age[r] > max_age[s]:
             cause = OLD_AGE
         if cause != 0:
-            if prv[r] >= 0:
-                nxt[prv[r]] = nxt[r]
-            else:
-                head[s, c] = nxt[r]
-            if nxt[r] >= 0:
-                prv[nxt[r]] = prv[r]
+            _unlink(r, s, c, head, nxt, prv)
             dead[r] = True
             deaths[n_deaths] = r
             death_cause[n_deaths] = cause
@@ -161,18 +139,59 @@ def fauna_step(order, draws, species, energy, age, cell, n, passable, grown, cou
     return n_births, n_deaths, grazed
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _link(r, s, c, head, nxt, prv):  # pragma: no cover - compiled
+    nxt[r] = head[s, c]
+    prv[r] = -1
+    if head[s, c] >= 0:
+        prv[head[s, c]] = r
+    head[s, c] = r
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _unlink(r, s, c, head, nxt, prv):  # pragma: no cover - compiled
+    if prv[r] >= 0:
+        nxt[prv[r]] = nxt[r]
+    else:
+        head[s, c] = nxt[r]
+    if nxt[r] >= 0:
+        prv[nxt[r]] = prv[r]
+
+
 @njit(cache=True, nogil=True)
-def regrow_grass(grown, countdown, regrowth, growth, growth_factor):  # pragma: no cover - compiled
-    """Advance every grazed tile's countdown; a tile whose countdown is already <= 0 becomes grown.
+def link_creatures(rows, species, cell, head, nxt, prv, dead):  # pragma: no cover - compiled
+    """Add ``rows`` (k,) to the per-(species, tile) lists and clear their ``dead`` flag."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        dead[r] = False
+        _link(r, species[r], cell[r], head, nxt, prv)
+
+
+@njit(cache=True, nogil=True)
+def cohort_rows(alive, kind, creature_kind, phase, stride, out):  # pragma: no cover - compiled
+    """Write the live creature rows ``r`` with ``r % stride == phase`` (ascending) to ``out``; returns k."""
+    k = 0
+    for r in range(phase, alive.shape[0], stride):
+        if alive[r] and kind[r] == creature_kind:
+            out[k] = r
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def regrow_grass(grown, countdown, regrowth, growth, growth_factor, phase=0, stride=1):  # pragma: no cover
+    """Advance the countdown of every grazed tile ``i`` with ``i % stride == phase``; a tile whose countdown
+    is already <= 0 becomes grown.
 
     Args:
         grown (t,) bool written, countdown (t,) float64 written, regrowth (t,) float64 (0: barren tile,
         never grows), growth (t,) float64 per-tile speed, growth_factor: weather/daylight multiplier.
+        phase, stride: which tiles this call visits (stride 1: all of them).
     Returns:
-        the number of grown tiles after the step.
+        the number of grown tiles among those visited, after the step.
     """
     total = 0
-    for i in range(grown.shape[0]):
+    for i in range(phase, grown.shape[0], stride):
         if not grown[i] and regrowth[i] > 0.0:
             if countdown[i] <= 0.0:
                 grown[i] = True
@@ -181,3 +200,61 @@ def regrow_grass(grown, countdown, regrowth, growth, growth_factor):  # pragma: 
         if grown[i]:
             total += 1
     return total
+
+
+@njit(cache=True, nogil=True)
+def activation_order(rows, species, n_species, uniforms, out):  # pragma: no cover - compiled
+    """Rows grouped by species (ascending species index), each group shuffled (Fisher-Yates).
+
+    Args:
+        rows: (k,) int64 creature rows, ascending. species: (k,) species index of each row.
+        n_species: S. uniforms: (k,) float64 in [0, 1): one draw per position. out: (k,) int64 written.
+    """
+    counts = np.zeros(n_species + 1, dtype=np.int64)
+    for i in range(rows.shape[0]):
+        counts[species[i] + 1] += 1
+    for s in range(n_species):
+        counts[s + 1] += counts[s]
+    fill = counts[:-1].copy()
+    for i in range(rows.shape[0]):
+        s = species[i]
+        out[fill[s]] = rows[i]
+        fill[s] += 1
+    for s in range(n_species):
+        lo, hi = counts[s], counts[s + 1]
+        for i in range(hi - 1, lo, -1):  # shuffle out[lo:hi]
+            j = lo + min(int(uniforms[i] * (i - lo + 1)), i - lo)
+            out[i], out[j] = out[j], out[i]
+
+
+@njit(cache=True, nogil=True)
+def glide_to_tiles(rows, cell, pos, vel, target, elevation, n, tile_size, half_extent,
+                   seconds):  # pragma: no cover - compiled
+    """Point each creature in ``rows`` at the centre of its tile (at ground height), to arrive in ``seconds``.
+
+    Args:
+        rows: (k,) int64 live creature rows. cell (m,) int32 flat tiles, pos (m, 3) metres, vel (m, 3) m/s
+        written, target (m, 2) metres written: entity columns. elevation: (n*n,) float64 metres.
+        n: tiles per side. tile_size, half_extent: metres. seconds > 0.
+    """
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        c = cell[r]
+        x = -half_extent + (c % n + 0.5) * tile_size
+        y = -half_extent + (c // n + 0.5) * tile_size
+        z = elevation[c]
+        target[r, 0] = x
+        target[r, 1] = y
+        vel[r, 0] = (x - pos[r, 0]) / seconds
+        vel[r, 1] = (y - pos[r, 1]) / seconds
+        vel[r, 2] = (z - pos[r, 2]) / seconds
+
+
+@njit(cache=True, nogil=True)
+def tile_centres(tiles, elevation, n, tile_size, half_extent, out):  # pragma: no cover - compiled
+    """Write the centre (x, y, ground z) of each flat tile in ``tiles`` (k,) to ``out`` (k, 3), metres."""
+    for i in range(tiles.shape[0]):
+        c = tiles[i]
+        out[i, 0] = -half_extent + (c % n + 0.5) * tile_size
+        out[i, 1] = -half_extent + (c // n + 0.5) * tile_size
+        out[i, 2] = elevation[c]
