@@ -274,12 +274,12 @@ def write_run_plots(out: Path, series: MetricSeries, density: FloatArray, biome:
     if series.with_prefix("stock."):
         plot_market(series, "stock.", out / "stock.png", "Stock per settlement and good", "units in stock")
         made.append(("stock.png", "Stock per settlement and good"))
-    resources = series.with_prefix("resource.")
+    resources = series.with_prefix("resources.")
     if resources:
-        plot_lines(series, resources, out / "resources.png", "Resources", "amount", "resource.")
+        plot_lines(series, resources, out / "resources.png", "Resources", "amount", "resources.")
         made.append(("resources.png", "Resources over time"))
     flora = series.with_prefix("flora.")
-    environment = [n for n in ("weather", "daylight") if n in series.names]
+    environment: list[str] = [n for n in ("weather", "daylight") if n in series.names]
     if flora:
         plot_lines(series, flora + environment, out / "flora.png", "Flora" + (" and environment" if environment
                    else ""), "value", "flora.")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from worldloom_client import WorldloomClient
 
 from server.testing import boot
 from worldsim import EVENT_KINDS, Kind, SaveError, World, load_scenario
-from worldloom_client import WorldloomClient
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"world.tiles": 80, "species.sheep.count": 200, "species.wolf.count": 20, "world.wanderers": 10,

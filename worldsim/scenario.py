@@ -38,7 +38,7 @@ class _Table(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Base: unknown keys are errors; every field has a documented default or is required."""
 
 
-class WorldSettings(_Table):
+class WorldSettings(_Table, frozen=True):
     """Size and clocks. The map is ``tiles`` x ``tiles`` square tiles of ``tile_size`` metres."""
 
     name: str = "Unnamed world"
@@ -55,7 +55,7 @@ class WorldSettings(_Table):
     wanderers: Annotated[int, Meta(ge=0)] = 0  # walkers with no needs (placeholders until npc/ drives them)
 
 
-class TerrainSettings(_Table):
+class TerrainSettings(_Table, frozen=True):
     """Seeded fractal value noise for height and moisture, both normalised to [0, 1]."""
 
     octaves: Annotated[int, Meta(ge=1, le=10)] = 5
@@ -65,7 +65,7 @@ class TerrainSettings(_Table):
     relief: NonNeg = 20.0  # metres between the lowest and the highest point
 
 
-class Biome(_Table):
+class Biome(_Table, frozen=True):
     """A terrain class, chosen by the first biome (file order) whose height/moisture ranges contain the tile.
 
     ``grass_regrowth`` is the ecology steps a grazed tile needs to grow back (0: nothing grows here);
@@ -82,7 +82,7 @@ class Biome(_Table):
     color: str = "#88aa55"
 
 
-class Weather(_Table):
+class Weather(_Table, frozen=True):
     """A weather state: how it modulates growth and creature metabolism, and where it goes next.
 
     ``next`` maps weather names to relative weights for the transition after ``duration`` seconds.
@@ -94,7 +94,7 @@ class Weather(_Table):
     next: dict[str, NonNeg] = {}
 
 
-class Species(_Table):
+class Species(_Table, frozen=True):
     """A fauna species on the tile grid. ``diet`` is ``"grass"`` (a grazer) or another species' name (a hunter).
 
     Each ecology step a creature moves to a random passable neighbour tile (8-neighbourhood), loses
@@ -122,13 +122,13 @@ class Species(_Table):
     color: str = "#ffffff"
 
 
-class Good(_Table):
+class Good(_Table, frozen=True):
     """A tradeable good with its reference price (coins per unit)."""
 
     base_price: Positive = 1.0
 
 
-class Settlement(_Table):
+class Settlement(_Table, frozen=True):
     """A town with a market. Position in metres; per-good stock (units), production and consumption
     (units per economy step), and ``target_steps`` economy steps of consumption it wants in stock (prices
     rise as stock falls below that and fall above it)."""
@@ -142,7 +142,7 @@ class Settlement(_Table):
     target_steps: Positive = 20.0
 
 
-class ResourceNodes(_Table):
+class ResourceNodes(_Table, frozen=True):
     """``count`` harvestable nodes of ``good`` scattered on tiles of ``biome``; each holds up to ``amount``
     units and regrows ``regen`` units per economy step."""
 
@@ -153,7 +153,7 @@ class ResourceNodes(_Table):
     regen: NonNeg = 1.0
 
 
-class PhysicsSettings(_Table):
+class PhysicsSettings(_Table, frozen=True):
     """Rigid bodies simulated by pybullet: ``crates`` dropped at random spots, ``towers`` of stacked boxes."""
 
     enabled: bool = True
@@ -163,7 +163,7 @@ class PhysicsSettings(_Table):
     tower_height: Annotated[int, Meta(ge=1, le=20)] = 5
 
 
-class Scenario(_Table):
+class Scenario(_Table, frozen=True):
     """A whole world description (see ``worldsim/scenarios/meadow.toml`` for an annotated example)."""
 
     world: WorldSettings = WorldSettings()

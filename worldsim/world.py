@@ -171,6 +171,7 @@ class World:
     def _place_props(self, rng: np.random.Generator) -> None:
         """Crates dropped from 2-6 m above random passable tiles; towers of stacked boxes that can collapse."""
         p = self.scenario.physics
+        assert self.physics is not None
         passable = np.flatnonzero(self.terrain.passable.reshape(-1))
         for tile in passable[rng.integers(0, len(passable), size=p.crates)]:
             x, y = self.terrain.tile_center([tile])[0]
@@ -184,6 +185,7 @@ class World:
                 self._attach_prop(handle)
 
     def _attach_prop(self, handle: int) -> int:
+        assert self.physics is not None
         pos = self.physics.positions()[np.searchsorted(self.physics.handles(), handle)]
         entity = self.entities.spawn(Kind.PROP, pos, 0.0, False)
         self.entities.body[self.entities.row_of(entity)] = handle

@@ -56,7 +56,9 @@ def write_terrain(terrain: Terrain, out: Path, stem: str = "terrain", preview: b
 def level_document(level: Level) -> dict:
     """The level JSON document without wall-clock timings (deterministic)."""
     doc = level.as_dict()
-    doc["report"] = {k: v for k, v in doc["report"].items() if k != "elapsed_ms"}
+    report = doc["report"]
+    assert isinstance(report, dict)
+    doc["report"] = {k: v for k, v in report.items() if k != "elapsed_ms"}
     return doc
 
 

@@ -50,7 +50,8 @@ def place(tiles: np.ndarray, p: LevelParams, rng: np.random.Generator) -> tuple[
     floor = np.argwhere(tiles == Tile.FLOOR)
     first = tuple(floor[int(rng.integers(len(floor)))])
     sweep = bfs_distances(tiles == Tile.FLOOR, *first)
-    start = tuple(int(v) for v in np.unravel_index(int(np.argmax(sweep)), sweep.shape))
+    sy, sx = (int(v) for v in np.unravel_index(int(np.argmax(sweep)), sweep.shape))
+    start = (sy, sx)
     dist = bfs_distances(tiles == Tile.FLOOR, *start)
     reachable = dist >= 0
     if targets.path_length is None:
@@ -59,7 +60,8 @@ def place(tiles: np.ndarray, p: LevelParams, rng: np.random.Generator) -> tuple[
         gap = np.where(reachable, np.abs(dist - targets.path_length), np.iinfo(np.int32).max)
         goal_value = int(dist.ravel()[int(np.argmin(gap))])
     ties = np.argwhere(dist == goal_value)
-    goal = tuple(int(v) for v in ties[int(rng.integers(len(ties)))])
+    gy, gx = (int(v) for v in ties[int(rng.integers(len(ties)))])
+    goal = (gy, gx)
     path = shortest_path(dist, goal)
     length = len(path) - 1
     occupied = np.zeros(tiles.shape, dtype=bool)
@@ -100,7 +102,8 @@ def place(tiles: np.ndarray, p: LevelParams, rng: np.random.Generator) -> tuple[
             continue
         detour = side[here].astype(np.float64)
         best = spots[detour >= detour.max() - 1] if detour.max() > 0 else spots
-        cell = tuple(int(v) for v in best[int(rng.integers(len(best)))])
+        cy, cx = (int(v) for v in best[int(rng.integers(len(best)))])
+        cell = (cy, cx)
         occupied[cell] = True
         keys_placed += 1
         placements.append({"type": "key", "key": j, "x": cell[1], "y": cell[0],

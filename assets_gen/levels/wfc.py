@@ -34,7 +34,8 @@ def extract_patterns(sample: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
     """
     h, w = sample.shape
     index: dict[bytes, int] = {}
-    patterns, weights = [], []
+    patterns: list[np.ndarray] = []
+    weights: list[float] = []
     for r in range(h - n + 1):
         for c in range(w - n + 1):
             window = np.ascontiguousarray(sample[r:r + n, c:c + n])

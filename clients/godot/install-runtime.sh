@@ -17,15 +17,7 @@ if ! "$ROOT/.venv/bin/python" -c "import gdtoolkit" 2>/dev/null \
 fi
 
 if ! command -v godot3-server >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "godot3-server is missing and this is not root: run 'apt-get install godot3-server' as root" >&2
-            exit 1
-        fi
-    fi
     echo "installing Debian package godot3-server (headless Godot 3.2)"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq godot3-server
+    bash "$ROOT/clients/apt-install.sh" godot3-server
 fi
 echo "godot runtime ready: $(command -v godot3-server), gdtoolkit $GDTOOLKIT_VERSION"

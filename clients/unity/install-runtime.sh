@@ -12,17 +12,5 @@ if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "install-runtime: need root (or sudo) to apt-get install mono-mcs" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends mono-mcs >/dev/null
+bash "$(dirname -- "$0")/../apt-install.sh" mono-mcs
 echo "install-runtime: installed $(mono --version | head -n1)"
