@@ -150,8 +150,10 @@ def _status(port: int, last: int | None = None) -> dict:
 
 
 def _start_server(npcs: int, half_extent: float, aoi: float) -> tuple[subprocess.Popen, int]:
-    cmd = [sys.executable, "-m", "server", "serve", "--port", "0", "--no-save", "--npcs", str(npcs),
-           "--half-extent", str(half_extent), "--aoi", str(aoi), "--state-dir", tempfile.mkdtemp()]
+    # the reference work is a bare map of wanderers (--scenario none), the same work Colyseus is given
+    cmd = [sys.executable, "-m", "server", "serve", "--port", "0", "--no-save", "--scenario", "none",
+           "--npcs", str(npcs), "--half-extent", str(half_extent), "--aoi", str(aoi),
+           "--state-dir", tempfile.mkdtemp()]
     # the server's output goes to a file, never an unread pipe (a full pipe would block the server)
     log_path = Path(tempfile.mkdtemp()) / "server.log"
     log_file = open(log_path, "w")  # noqa: SIM115 - owned by the child for its lifetime
