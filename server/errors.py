@@ -3,7 +3,9 @@
     ServerError                 root of this package
     ├── ConfigError             a setting is missing or out of range (message names it and the fix)
     ├── AuthError(reason)       a token is malformed, forged, expired or for another role
-    └── RoomError               a room could not admit/resume a client (full, unknown session)
+    ├── RoomError               a room could not admit/resume a client (full, unknown session)
+    └── HeadlessError           ``sim``/``sweep`` cannot start or continue (in ``server/headless.py``)
+        └── ParamError          a bad ``--param``/``--set`` argument
 """
 
 from __future__ import annotations

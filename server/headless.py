@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import csv
 import json
-import math
 import os
 import sys
 import tempfile
@@ -49,7 +48,6 @@ from .errors import ServerError
 TARGET_ROWS = 1000
 """Default number of metric samples per run: ``every = max(1, ticks // TARGET_ROWS)``."""
 
-SCENARIO_SUFFIXES = (".toml", ".yaml", ".yml")
 
 
 class HeadlessError(ServerError):
@@ -131,21 +129,6 @@ def sample_ticks(ticks: int, every: int) -> list[int]:
     return samples
 
 
-def parse_value(text: str) -> Any:
-    """A ``--param``/``--set`` value: int, then float, then true/false, else the string itself."""
-    for convert in (int, float):
-        try:
-            value = convert(text)
-        except ValueError:
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ParamError(f"value {text!r} is not a finite number")
-        return value
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text
-
-
 def parse_assignment(text: str, multi: bool) -> tuple[str, list[Any]]:
     """Parse ``dotted.key=v1,v2`` (``multi``) or ``dotted.key=value`` into the key and its values.
 
@@ -165,35 +148,22 @@ def parse_assignment(text: str, multi: bool) -> tuple[str, list[Any]]:
     raw = [v.strip() for v in rest.split(",")] if multi else [rest.strip()]
     if any(not v for v in raw):
         raise ParamError(f"{flag} {text!r}: empty value for {key!r}; give at least one value, e.g. {example}")
-    values = [parse_value(v) for v in raw]
+    from worldsim.scenario import parse_value
+
+    values = [parse_value(v) for v in raw]  # TOML scalar syntax, the same as the scenario files
     if len(set(map(repr, values))) != len(values):
         raise ParamError(f"{flag} {text!r}: a value is repeated for {key!r}")
     return key, values
 
 
 def resolve_scenario(scenario: str) -> str:
-    """A scenario argument as a path: an existing file as given, else a bundled ``worldsim/scenarios/NAME.*``.
+    """A scenario argument as a path: an existing file as given, else a bundled ``worldsim/scenarios/NAME.toml``.
 
     An unknown name comes back unchanged, so ``load_scenario`` reports it with the file it tried.
     """
-    if Path(scenario).exists():
-        return scenario
-    import worldsim
+    from worldsim.scenario import resolve_path
 
-    bundled = Path(worldsim.__file__).parent / "scenarios"
-    for suffix in ("", *SCENARIO_SUFFIXES):
-        candidate = bundled / f"{scenario}{suffix}"
-        if candidate.is_file():
-            return str(candidate)
-    return scenario
-
-
-def bundled_scenarios() -> list[str]:
-    """Names of the scenarios shipped in ``worldsim/scenarios`` (for error messages and ``--help``)."""
-    import worldsim
-
-    bundled = Path(worldsim.__file__).parent / "scenarios"
-    return sorted(p.stem for p in bundled.glob("*") if p.suffix in SCENARIO_SUFFIXES) if bundled.is_dir() else []
+    return str(resolve_path(scenario))
 
 
 # ----------------------------------------------------------------------------------------- atomic output
@@ -292,6 +262,12 @@ def _extinction_events(events: list[Any]) -> list[dict[str, Any]]:
             data = event.data if isinstance(event.data, dict) else {}
             found.append({"species": str(data.get("species", event.entity)), "tick": int(event.tick)})
     return found
+
+
+def _biome_colors(world: Any) -> list[str | None]:
+    """The scenario's colour for each biome (``biomes.<name>.color``), None where it has none."""
+    biomes = getattr(getattr(world, "scenario", None), "biomes", None) or {}
+    return [getattr(biomes.get(name), "color", None) for name in getattr(world, "biome_names", [])]
 
 
 def _progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
@@ -395,7 +371,8 @@ def simulate(options: SimOptions) -> SimResult:
         out, result, density=density,
         biome=None if terrain is None else np.asarray(terrain.biome),
         height=None if terrain is None else np.asarray(terrain.height),
-        biome_names=list(getattr(world, "biome_names", [])), plots=options.plots)
+        biome_names=list(getattr(world, "biome_names", [])), biome_colors=_biome_colors(world),
+        plots=options.plots)
     result.files.append("result.json")
     atomic_write_text(out / "result.json", json.dumps(result.to_json(), indent=1) + "\n")
     if interrupted:
@@ -426,13 +403,13 @@ def run_for_sweep(options: SimOptions) -> None:
 
 # ------------------------------------------------------------------------------------------------- CLI
 def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="scenario file (.toml/.yaml) or bundled name, e.g. meadow")
+    p.add_argument("scenario", help="scenario file (.toml) or bundled name, e.g. meadow")
     p.add_argument("--ticks", type=int, required=True, help="ticks to simulate")
     p.add_argument("--seed", type=int, default=1, help="world seed (default %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="output directory (created)")
     p.add_argument("--every", type=int, default=None,
                    help=f"sample metrics every K ticks (default: ticks // {TARGET_ROWS}, at least 1)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", "--param", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. --set species.wolf.reproduce=0.05 (repeatable)")
     p.add_argument("--save", type=Path, default=None, help="save the world here at the end")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
@@ -461,12 +438,8 @@ def _overrides(assignments: list[str]) -> dict[str, Any]:
 
 
 def print_error(exc: BaseException) -> None:
-    """Print a setup error for a human, with the bundled scenarios when the file was not found."""
+    """Print a setup error for a human (the worldsim and headless errors name the file, key and fix)."""
     print(f"worldloom: error: {exc}", file=sys.stderr)
-    names = bundled_scenarios()
-    if "not found" in str(exc).lower() or "no such file" in str(exc).lower():
-        if names:
-            print(f"worldloom: bundled scenarios: {', '.join(names)}", file=sys.stderr)
 
 
 def run_sim(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ atomically; a plot whose metrics the world does not have (a scenario without set
 is skipped, not drawn empty.
 
 Metric names follow ``world.metrics()``: ``population.<species>``, ``flora.<name>``,
-``price.<settlement>.<good>``, ``stock.<settlement>.<good>``, ``resource.<name>``, ``weather``,
+``price.<settlement>.<good>``, ``stock.<settlement>.<good>``, ``resources.<good>``, ``weather``,
 ``daylight``. Plots group by these prefixes; any other metric is still in ``metrics.csv``.
 
 Rejected: a Markdown library to produce the HTML (one more dependency for four block types), Jinja
@@ -169,12 +169,17 @@ def read_metrics(path: Path) -> MetricSeries:
     return MetricSeries(header[2:], data[:, 0].astype(np.int64), data[:, 1], data[:, 2:])
 
 
-def _time_axis(series: MetricSeries) -> tuple[FloatArray, str]:
-    span = float(series.time_s[-1]) if len(series.time_s) else 0.0
+def _scale_time(time_s: FloatArray) -> tuple[FloatArray, str]:
+    """Simulated seconds in the largest unit that spans at least 3 of it, with the axis label."""
+    span = float(time_s[-1]) if len(time_s) else 0.0
     for unit, seconds in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
         if span >= 3 * seconds:
-            return series.time_s / seconds, f"simulated time ({unit})"
-    return series.time_s, "simulated time (s)"
+            return time_s / seconds, f"simulated time ({unit})"
+    return time_s, "simulated time (s)"
+
+
+def _time_axis(series: MetricSeries) -> tuple[FloatArray, str]:
+    return _scale_time(series.time_s)
 
 
 def plot_lines(series: MetricSeries, names: list[str], path: Path, title: str, ylabel: str,
@@ -188,6 +193,20 @@ def plot_lines(series: MetricSeries, names: list[str], path: Path, title: str, y
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small", ncol=max(1, len(names) // 8))
+    save_figure(fig, path)
+
+
+def plot_panels(series: MetricSeries, names: list[str], path: Path, title: str) -> None:
+    """One stacked panel per metric (each with its own y scale), sharing the time axis."""
+    plt = _pyplot()
+    t, xlabel = _time_axis(series)
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 1.9 * len(names) + 0.8), squeeze=False, sharex=True)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        ax.plot(t, series.column(name), linewidth=1.2)
+        ax.set_ylabel(name, fontsize="small")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.suptitle(title)
     save_figure(fig, path)
 
 
@@ -225,18 +244,25 @@ def plot_market(series: MetricSeries, prefix: str, path: Path, title: str, ylabe
 
 
 def plot_density_map(density: FloatArray, biome: npt.NDArray[Any] | None, height: FloatArray | None,
-                     biome_names: list[str], path: Path) -> None:
-    """Biomes (with height contours) beside the mean creature density per tile. Arrays are (H, W)."""
+                     biome_names: list[str], path: Path, biome_colors: Sequence[str | None] = ()) -> None:
+    """Biomes (with height contours) beside the mean creature density per tile. Arrays are (H, W).
+
+    ``biome_colors`` are the scenario's colours per biome index (matplotlib colour strings); missing or
+    invalid ones fall back to the tab20 palette.
+    """
     plt = _pyplot()
-    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.colors import BoundaryNorm, ListedColormap, is_color_like, to_rgba
 
     panels = 2 if biome is not None else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 5.4), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(6.4 * panels, 5.4), squeeze=False, layout="constrained")
     ax_density = axes[0, -1]
     if biome is not None:
         ax = axes[0, 0]
         count = max(int(biome.max()) + 1, len(biome_names), 1)
         colours = plt.get_cmap("tab20")(np.arange(count) % 20)
+        for i, colour in enumerate(list(biome_colors)[:count]):
+            if colour and is_color_like(colour):
+                colours[i] = to_rgba(colour)
         cmap = ListedColormap(colours)
         image = ax.imshow(biome, cmap=cmap, norm=BoundaryNorm(np.arange(count + 1) - 0.5, count),
                           origin="lower", interpolation="nearest")
@@ -258,7 +284,8 @@ def plot_density_map(density: FloatArray, biome: npt.NDArray[Any] | None, height
 
 
 def write_run_plots(out: Path, series: MetricSeries, density: FloatArray, biome: npt.NDArray[Any] | None,
-                    height: FloatArray | None, biome_names: list[str]) -> list[tuple[str, str]]:
+                    height: FloatArray | None, biome_names: list[str],
+                    biome_colors: Sequence[str | None] = ()) -> list[tuple[str, str]]:
     """Every plot a run's metrics allow; returns (file name, caption) pairs in report order."""
     made: list[tuple[str, str]] = []
     if len(series.tick) == 0:
@@ -276,17 +303,16 @@ def write_run_plots(out: Path, series: MetricSeries, density: FloatArray, biome:
         made.append(("stock.png", "Stock per settlement and good"))
     resources = series.with_prefix("resources.")
     if resources:
-        plot_lines(series, resources, out / "resources.png", "Resources", "amount", "resources.")
-        made.append(("resources.png", "Resources over time"))
+        plot_lines(series, resources, out / "resources.png", "Resources left in nodes", "units", "resources.")
+        made.append(("resources.png", "Resources left in nodes per good"))
     flora = series.with_prefix("flora.")
     environment: list[str] = [n for n in ("weather", "daylight") if n in series.names]
     if flora:
-        plot_lines(series, flora + environment, out / "flora.png", "Flora" + (" and environment" if environment
-                   else ""), "value", "flora.")
-        made.append(("flora.png", "Flora biomass over time" + (" with weather and daylight" if environment
-                                                                  else "")))
+        plot_panels(series, flora + environment, out / "flora.png",
+                    "Flora" + (" with weather (state index) and daylight" if environment else ""))
+        made.append(("flora.png", "Flora over time" + (" with weather and daylight" if environment else "")))
     if density.size:
-        plot_density_map(density, biome, height, biome_names, out / "density_map.png")
+        plot_density_map(density, biome, height, biome_names, out / "density_map.png", biome_colors)
         made.append(("density_map.png", "Creature density over terrain"))
     return made
 
@@ -345,10 +371,11 @@ def run_report_blocks(result: SimResult, plots: list[tuple[str, str]]) -> list[B
 
 
 def write_run_report(out: Path, result: SimResult, density: FloatArray, biome: npt.NDArray[Any] | None,
-                     height: FloatArray | None, biome_names: list[str], plots: bool) -> list[str]:
+                     height: FloatArray | None, biome_names: list[str], plots: bool,
+                     biome_colors: Sequence[str | None] = ()) -> list[str]:
     """Plots (if ``plots``) and ``report.md``/``report.html`` for a finished run; returns file names."""
     made = write_run_plots(out, read_metrics(out / "metrics.csv"), density, biome, height,
-                           biome_names) if plots else []
+                           biome_names, biome_colors) if plots else []
     title = f"Worldloom run: {Path(result.scenario).stem}, seed {result.seed}"
     return [f for f, _ in made] + write_report(out, "report", run_report_blocks(result, made), title)
 
@@ -366,11 +393,13 @@ def plot_comparison(curves: dict[str, dict[str, tuple[FloatArray, FloatArray, Fl
     rows = -(-len(curves) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.8 * rows), squeeze=False)
     for ax, (metric, per_combo) in zip(axes.flat, curves.items(), strict=False):
-        for label, (t, mean, sd) in per_combo.items():
+        xlabel = "simulated time (s)"
+        for label, (time_s, mean, sd) in per_combo.items():
+            t, xlabel = _scale_time(time_s)
             (line,) = ax.plot(t, mean, label=label, linewidth=1.2)
             ax.fill_between(t, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, linewidth=0)
         ax.set_title(metric)
-        ax.set(xlabel="simulated time (s)", ylabel=ylabel)
+        ax.set(xlabel=xlabel, ylabel=ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small")
     for ax in axes.flat[len(curves):]:

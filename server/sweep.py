@@ -1,297 +1,380 @@
-"""``worldloom sweep``: a parameter grid × seeds, run in parallel local processes, summarised as it goes.
+"""``worldloom sweep``: a parameter grid × seeds, each run a headless ``sim`` in its own local process.
 
-``worldloom sweep meadow --param species.wolf.reproduce=0.02,0.04 --param world.tiles=96,128 --seeds 3
---ticks 2000 --jobs 2 --out runs/wolves`` runs the cartesian product (2 × 2 combinations × 3 seeds = 12
-runs). Each run is exactly one ``worldloom sim`` (``headless.run_for_sweep`` in a worker process) into
-``OUT/runs/<combination>-seed<S>/``; plots per run only with ``--plots``.
+The grid is the cartesian product of every ``--param key=v1,v2,...`` times ``--seeds K`` seeds
+(``--seed-start`` .. ``--seed-start + K - 1``). Each run is ``headless.simulate`` in a process started with
+the ``spawn`` context, writing into ``DIR/runs/<key=value,...>-seed<s>/``, at most ``--jobs`` at a time.
+As each run finishes its row is appended to ``DIR/summary.csv`` and flushed, so a long sweep can be read
+(or abandoned) half-way. At the end ``DIR/summary.md`` (also printed) gives, per parameter combination,
+mean ± sd over seeds of the final populations, extinction counts and mean prices per good, and
+``DIR/compare_populations.png`` / ``compare_prices.png`` draw the mean curve over seeds with a ±1 sd band.
 
-Output, written as runs finish (a sweep interrupted half way still leaves every finished run on disk)::
-
-    summary.csv        one row per finished run (appended and flushed when it finishes): parameters,
-                       seed, status, wall time, ticks/s, world hash, final/min populations, mean prices
-    summary.md/.html   per combination: runs ok/failed, mean ± sd over seeds of the final populations,
-                       extinctions, mean prices; and the comparison plots
-    compare_*.png      per metric, each combination's mean curve over seeds with a ±1 sd band
-
-A run that crashes is recorded as ``failed`` with its error and the sweep carries on; the command exits 1
-if any run failed, 2 on a bad scenario or option (checked for every combination before anything runs).
-
-Why processes (``ProcessPoolExecutor`` with the spawn start method): runs are CPU-bound Python + Numba
-and independent, and spawn gives every worker a clean interpreter, so a run's result cannot depend on
-what ran before it in the same process. Rejected: threads (the GIL), Ray (a cluster engine for what one
-machine's cores do; the architecture keeps it for multi-machine sweeps).
+Why one process per run rather than a ``ProcessPoolExecutor``: a run that crashes its process (a
+segfault in a native library, the OOM killer, ``os._exit``) breaks an executor and every pending future
+with it, and the executor cannot say which run was responsible. With one process per run the parent waits
+on process sentinels, reads the run's ``result.json`` (written atomically by the run itself, ``ok`` or
+``failed`` with the error) and, if there is none, records the exit code: a failed run is a row, never the
+end of the sweep. The cost is one interpreter start and import per run (about a second), small next to a
+run worth sweeping; Numba's on-disk cache keeps the kernels compiled across runs. ``spawn`` (not ``fork``)
+because the parent holds threads (tqdm's monitor) and a forked Numba/pybullet is not safe.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import itertools
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .headless import (
-    HeadlessError,
-    ParamError,
-    SimOptions,
-    default_every,
-    parse_assignment,
-    print_error,
-    resolve_scenario,
-    run_for_sweep,
-)
+from .headless import HeadlessError, ParamError, SimOptions, parse_assignment, print_error, resolve_scenario
+
+FIXED_COLUMNS = ["run", "status", "seed", "ticks", "wall_s", "ticks_per_s", "world_hash", "extinctions"]
 
 
 @dataclass(frozen=True)
-class Combination:
-    """One point of the grid: the overrides it applies and a filesystem-safe label."""
+class SweepRun:
+    """One cell of the grid: a parameter combination and a seed, with its output directory name."""
 
-    overrides: dict[str, Any]
+    combination: tuple[tuple[str, Any], ...]
+    seed: int
+    name: str
 
     @property
     def label(self) -> str:
-        if not self.overrides:
-            return "base"
-        return "_".join(f"{key.split('.')[-1]}={value}" for key, value in self.overrides.items())
-
-    @property
-    def slug(self) -> str:
-        return "".join(c if c.isalnum() or c in "=._-" else "-" for c in self.label)
+        return ",".join(f"{k}={v}" for k, v in self.combination) or "base"
 
 
-def grid(params: list[str]) -> list[Combination]:
-    """The cartesian product of ``--param key=v1,v2`` arguments (in the order given). Raises ``ParamError``."""
-    axes: list[tuple[str, list[Any]]] = []
-    for text in params:
+def parse_params(texts: list[str]) -> list[tuple[str, list[Any]]]:
+    """``--param`` arguments as (key, values); raises ``ParamError`` for a malformed or repeated key."""
+    params: list[tuple[str, list[Any]]] = []
+    for text in texts:
         key, values = parse_assignment(text, multi=True)
-        if any(key == k for k, _ in axes):
+        if any(key == k for k, _ in params):
             raise ParamError(f"--param {text!r}: {key!r} is given twice; list all its values in one --param")
-        axes.append((key, values))
-    keys = [k for k, _ in axes]
-    return [Combination(dict(zip(keys, values, strict=True))) for values in itertools.product(*(v for _, v in axes))]
+        params.append((key, values))
+    return params
 
 
-def _check_scenario(scenario: str, combos: list[Combination]) -> None:
-    """Validate every combination's scenario before starting any worker (fail fast, exit 2)."""
-    from worldsim import load_scenario
-
-    for combo in combos:
-        load_scenario(scenario, overrides=combo.overrides)
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._=,-+" else "_" for c in text)
 
 
-SUMMARY_FIELDS = ("combination", "seed", "status", "ticks_run", "wall_s", "ticks_per_s", "world_hash", "error")
+def build_grid(params: list[tuple[str, list[Any]]], seeds: list[int]) -> list[SweepRun]:
+    """Every combination × seed, in a fixed order (combinations in ``--param`` order, then seeds)."""
+    runs: list[SweepRun] = []
+    for values in itertools.product(*(v for _, v in params)):
+        combination = tuple(zip((k for k, _ in params), values, strict=True))
+        label = ",".join(f"{k}={v}" for k, v in combination) or "base"
+        runs.extend(SweepRun(combination, seed, f"{_safe(label)}-seed{seed}") for seed in seeds)
+    return runs
 
 
-def _summary_row(combo: Combination, seed: int, result: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"combination": combo.label, "seed": seed, "status": result.get("status", "failed"),
-                           "ticks_run": result.get("ticks_run", 0), "wall_s": result.get("wall_s", 0.0),
-                           "ticks_per_s": result.get("ticks_per_s", 0.0), "world_hash": result.get("world_hash", ""),
-                           "error": result.get("error", "")}
-    for key, value in combo.overrides.items():
-        row[f"param.{key}"] = value
-    for name, value in sorted(result.get("final", {}).items()):
-        if name.startswith("population."):
-            row[f"final.{name}"] = value
-            row[f"min.{name}"] = result.get("minimum", {}).get(name, value)
-    for name, value in sorted(result.get("mean", {}).items()):
-        if name.startswith("price."):
-            row[f"mean.{name}"] = value
-    return row
+def _probe_metric_names(scenario: str, runs: list[SweepRun]) -> list[str]:
+    """The summary.csv metric columns: ``metrics()`` of the first grid world that builds, in this process.
+
+    A world that fails to build here will fail in its run too and be recorded there, so it is skipped.
+    """
+    from worldsim import World, load_scenario
+
+    seen: set[str] = set()
+    for run in runs:
+        if run.label in seen:
+            continue
+        seen.add(run.label)
+        try:
+            world = World.from_scenario(load_scenario(scenario, dict(run.combination)), seed=run.seed)
+        except Exception:  # recorded as that run's failure when it runs
+            continue
+        return list(world.metrics())
+    return []
 
 
-def _read_result(path: Path) -> dict[str, Any]:
+# --------------------------------------------------------------------------------------- the scheduler
+def _read_result(run_dir: Path, exitcode: int | None) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        return {"status": "failed", "error": f"no readable result.json ({exc}); the worker died"}
+        return json.loads((run_dir / "result.json").read_text())
+    except (OSError, ValueError):
+        how = f"killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
+        return {"status": "failed", "error": f"worker process died ({how}) without writing result.json"}
 
 
-@dataclass
-class SweepOutcome:
-    rows: list[dict[str, Any]]
-    failed: int
+def execute(runs: list[SweepRun], base: SimOptions, out: Path, jobs: int, progress: bool | None,
+            on_result: Any) -> None:
+    """Run every ``SweepRun`` in at most ``jobs`` spawned processes; call ``on_result(run, result)`` as each ends.
 
-
-def run_grid(scenario: str, combos: list[Combination], seeds: list[int], ticks: int, jobs: int, out: Path,
-             every: int | None, plots: bool, progress: bool | None) -> SweepOutcome:
-    """Run every (combination, seed) in ``jobs`` worker processes; append ``summary.csv`` as runs finish."""
+    On Ctrl-C the running processes are terminated and ``KeyboardInterrupt`` propagates.
+    """
     from tqdm import tqdm
 
-    out.mkdir(parents=True, exist_ok=True)
-    runs = [(combo, seed) for combo in combos for seed in seeds]
-    rows: list[dict[str, Any]] = []
-    summary_path = out / "summary.csv"
-    param_fields = [f"param.{k}" for k in combos[0].overrides] if combos else []
-    fields: list[str] | None = None
+    from .headless import run_for_sweep
+
+    ctx = multiprocessing.get_context("spawn")
+    pending = list(reversed(runs))
+    running: dict[int, tuple[Any, SweepRun]] = {}
+    bar = tqdm(total=len(runs), unit="run", desc="sweep", disable=None if progress is None else not progress)
     failed = 0
-    context = multiprocessing.get_context("spawn")
-    with (open(summary_path, "w", newline="", encoding="utf-8") as summary,
-          ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool,
-          tqdm(total=len(runs), unit="run", desc="sweep", disable=None if progress is None else not progress,
-               dynamic_ncols=True) as bar):
-        pending: dict[Future[None], tuple[Combination, int, Path]] = {}
-        for combo, seed in runs:
-            run_dir = out / "runs" / f"{combo.slug}-seed{seed}"
-            options = SimOptions(scenario=scenario, ticks=ticks, seed=seed, out=run_dir, every=every,
-                                 overrides=combo.overrides, save=None, plots=plots, progress=False)
-            pending[pool.submit(run_for_sweep, options)] = (combo, seed, run_dir)
-        writer: csv.DictWriter[str] | None = None
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                combo, seed, run_dir = pending.pop(future)
-                try:
-                    future.result()
-                    result = _read_result(run_dir / "result.json")
-                except BaseException as exc:  # a worker that died (killed, crashed interpreter) is a failed run
-                    result = _read_result(run_dir / "result.json")
-                    if result.get("status") != "failed" or not result.get("error"):
-                        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-                row = _summary_row(combo, seed, result)
-                failed += row["status"] != "ok"
-                if writer is None:
-                    extra = sorted(k for k in row if k not in SUMMARY_FIELDS and k not in param_fields)
-                    fields = [*SUMMARY_FIELDS[:2], *param_fields, *SUMMARY_FIELDS[2:], *extra]
-                    writer = csv.DictWriter(summary, fieldnames=fields, extrasaction="ignore")
-                    writer.writeheader()
-                writer.writerow(row)
-                summary.flush()
-                rows.append(row)
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                run = pending.pop()
+                run_dir = out / "runs" / run.name
+                with contextlib.suppress(OSError):  # a stale result from an earlier sweep into the same DIR
+                    (run_dir / "result.json").unlink(missing_ok=True)
+                options = replace(base, seed=run.seed, out=run_dir, overrides=dict(run.combination), progress=False)
+                process = ctx.Process(target=run_for_sweep, args=(options,), name=f"sweep:{run.name}")
+                process.start()
+                running[process.sentinel] = (process, run)
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                process, run = running.pop(sentinel)  # type: ignore[arg-type]
+                process.join()
+                result = _read_result(out / "runs" / run.name, process.exitcode)
+                failed += result.get("status") != "ok"
+                on_result(run, result)
                 bar.update(1)
-                if row["status"] != "ok":
-                    bar.write(f"run {combo.label} seed {seed} failed: {row['error']}")
-    return SweepOutcome(rows, failed)
+                bar.set_postfix(failed=failed)
+    finally:
+        for process, _ in running.values():
+            process.terminate()
+        for process, _ in running.values():
+            process.join(5)
+        bar.close()
 
 
+class SummaryWriter:
+    """``summary.csv``: one row per finished run, appended and flushed as runs end."""
+
+    def __init__(self, path: Path, params: list[str], metric_names: list[str]) -> None:
+        self.params = params
+        self.metrics = metric_names
+        self.columns = [*FIXED_COLUMNS, *params, *(f"final.{m}" for m in metric_names),
+                        *(f"mean.{m}" for m in metric_names), "error"]
+        self._file = open(path, "w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._file, lineterminator="\n")
+        self._csv.writerow(self.columns)
+        self._file.flush()
+
+    def append(self, run: SweepRun, result: dict[str, Any]) -> dict[str, Any]:
+        ok = result.get("status") == "ok"
+        row: dict[str, Any] = {"run": run.name, "status": "ok" if ok else "failed", "seed": run.seed}
+        row.update(dict(run.combination))
+        if ok:
+            row.update(ticks=result["ticks_run"], wall_s=round(result["wall_s"], 4),
+                       ticks_per_s=round(result["ticks_per_s"], 2), world_hash=result["world_hash"],
+                       extinctions=len(result["extinctions"]))
+            row.update({f"final.{m}": result["final"].get(m, "") for m in self.metrics})
+            row.update({f"mean.{m}": result["mean"].get(m, "") for m in self.metrics})
+        else:
+            row["error"] = " ".join(str(result.get("error", "unknown error")).split())
+        self._csv.writerow([row.get(c, "") for c in self.columns])
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return row
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# ---------------------------------------------------------------------------------------- aggregation
 def _mean_sd(values: list[float]) -> str:
     if not values:
-        return "-"
+        return "–"
     a = np.asarray(values, dtype=np.float64)
-    return f"{a.mean():.4g} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.2g}"
+    sd = float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return f"{float(a.mean()):.4g} ± {sd:.3g}"
 
 
-def summary_blocks(scenario: str, combos: list[Combination], seeds: list[int], ticks: int,
-                   outcome: SweepOutcome, plots: list[tuple[str, str]]) -> list[Any]:
-    """The sweep report: one table row per combination (mean ± sd over its successful seeds)."""
-    from .report import Heading, Image, Paragraph, Table
+def summary_table(rows: list[dict[str, Any]], runs: list[SweepRun], metric_names: list[str]) -> tuple[list[str],
+                                                                                                        list[list[str]]]:
+    """Per combination (grid order): runs ok/total, mean ± sd over seeds of final populations, extinctions
+    and mean price per good (averaged over settlements)."""
+    species = [m for m in metric_names if m.startswith("population.")]
+    goods = sorted({m.rsplit(".", 1)[-1] for m in metric_names if m.startswith("price.")})
+    header = ["combination", "runs ok", *(f"final {s.removeprefix('population.')}" for s in species),
+              "extinctions", *(f"mean price {g}" for g in goods)]
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_label.setdefault(run.label, [])
+    labels = {r.name: r.label for r in runs}
+    for row in rows:
+        by_label[labels[row["run"]]].append(row)
+    table = []
+    for label, group in by_label.items():
+        ok = [r for r in group if r["status"] == "ok"]
+        cells = [label, f"{len(ok)}/{sum(r.label == label for r in runs)}"]
+        cells += [_mean_sd([r[f"final.{s}"] for r in ok]) for s in species]
+        cells.append(_mean_sd([r["extinctions"] for r in ok]))
+        for good in goods:
+            per_run = [float(np.mean([r[f"mean.{m}"] for m in metric_names
+                                      if m.startswith("price.") and m.endswith(f".{good}")])) for r in ok]
+            cells.append(_mean_sd(per_run))
+        table.append(cells)
+    return header, table
 
-    species = sorted({k.removeprefix("final.population.") for r in outcome.rows for k in r
-                      if k.startswith("final.population.")})
-    prices = sorted({k.removeprefix("mean.price.") for r in outcome.rows for k in r if k.startswith("mean.price.")})
-    header = ["combination", "runs ok", *[f"final {s}" for s in species], *[f"extinct {s}" for s in species],
-              *[f"mean price {p}" for p in prices]]
-    table_rows = []
-    for combo in combos:
-        mine = [r for r in outcome.rows if r["combination"] == combo.label]
-        ok = [r for r in mine if r["status"] == "ok"]
-        cells = [combo.label, f"{len(ok)}/{len(mine)}"]
-        cells += [_mean_sd([r[f"final.population.{s}"] for r in ok if f"final.population.{s}" in r]) for s in species]
-        cells += [str(sum(1 for r in ok if r.get(f"min.population.{s}", 1) == 0)) for s in species]
-        cells += [_mean_sd([r[f"mean.price.{p}"] for r in ok if f"mean.price.{p}" in r]) for p in prices]
-        table_rows.append(cells)
-    blocks: list[Any] = [
-        Heading(f"Sweep of {scenario}", 1),
-        Paragraph(f"{len(combos)} combinations × {len(seeds)} seeds ({', '.join(map(str, seeds))}), {ticks} ticks "
-                  f"each; {len(outcome.rows) - outcome.failed} runs ok, {outcome.failed} failed. "
-                  "Figures are mean ± sd over the successful seeds; 'extinct' counts runs in which the "
-                  "population reached 0 at some sample."),
-        Table(header, table_rows),
+
+def comparison_curves(out: Path, runs: list[SweepRun], rows: list[dict[str, Any]], prefix: str,
+                      group_by_good: bool) -> dict[str, dict[str, tuple[Any, Any, Any]]]:
+    """metric -> combination -> (time_s, mean over seeds, sd over seeds) from each ok run's metrics.csv.
+
+    With ``group_by_good`` the ``price.<settlement>.<good>`` columns are averaged over settlements first.
+    """
+    from .report import read_metrics
+
+    ok = {r["run"] for r in rows if r["status"] == "ok"}
+    collected: dict[str, dict[str, list[Any]]] = {}
+    time_of: dict[str, Any] = {}
+    for run in runs:
+        if run.name not in ok:
+            continue
+        series = read_metrics(out / "runs" / run.name / "metrics.csv")
+        names = series.with_prefix(prefix)
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            groups.setdefault(name.rsplit(".", 1)[-1] if group_by_good else name.removeprefix(prefix), []).append(name)
+        for metric, members in groups.items():
+            curve = np.mean([series.column(m) for m in members], axis=0)
+            collected.setdefault(metric, {}).setdefault(run.label, []).append(curve)
+            time_of[run.label] = series.time_s
+    curves: dict[str, dict[str, tuple[Any, Any, Any]]] = {}
+    for metric, per_label in collected.items():
+        for label, stack in per_label.items():
+            length = min(len(c) for c in stack)  # interrupted runs may be shorter
+            a = np.stack([c[:length] for c in stack])
+            curves.setdefault(metric, {})[label] = (time_of[label][:length], a.mean(axis=0), a.std(axis=0))
+    return curves
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+@dataclass(frozen=True)
+class SweepOutcome:
+    total: int
+    failed: int
+    wall_s: float
+    table: str
+
+
+def sweep(scenario: str, params: list[tuple[str, list[Any]]], seeds: list[int], base: SimOptions, jobs: int,
+          progress: bool | None = None) -> SweepOutcome:
+    """Run the grid, stream ``summary.csv``, write ``summary.md`` and the comparison plots into ``base.out``.
+
+    Raises:
+        worldsim.ScenarioError: the scenario or one of the combinations is invalid (checked before any run).
+        HeadlessError: bad ``jobs``/``seeds``.
+    """
+    from worldsim import load_scenario
+
+    from . import report
+
+    if jobs < 1:
+        raise HeadlessError(f"--jobs must be >= 1, got {jobs}")
+    if not seeds:
+        raise HeadlessError("--seeds must be >= 1")
+    if base.ticks < 1:
+        raise HeadlessError(f"--ticks must be >= 1, got {base.ticks}")
+    runs = build_grid(params, seeds)
+    for values in itertools.product(*(v for _, v in params)):  # every combination is valid before any run
+        load_scenario(scenario, dict(zip((k for k, _ in params), values, strict=True)))
+    out = Path(base.out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    metric_names = _probe_metric_names(scenario, runs)
+    writer = SummaryWriter(out / "summary.csv", [k for k, _ in params], metric_names)
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    try:
+        execute(runs, replace(base, scenario=scenario), out, jobs, progress,
+                lambda run, result: rows.append(writer.append(run, result)))
+    finally:
+        writer.close()
+    wall = time.perf_counter() - start
+    failed = sum(r["status"] != "ok" for r in rows)
+    header, table = summary_table(rows, runs, metric_names)
+    blocks: list[report.Block] = [
+        report.Heading(f"Worldloom sweep: {Path(scenario).stem}", 1),
+        report.Paragraph(f"{len(runs)} runs ({len(runs) - failed} ok, {failed} failed) of {base.ticks} ticks, "
+                         f"seeds {seeds[0]}..{seeds[-1]}, {jobs} jobs, {wall:.1f} s wall. "
+                         "Cells are mean ± sd over seeds; per-run figures are in `summary.csv`."),
+        report.Table(header, table),
     ]
-    failures = [r for r in outcome.rows if r["status"] != "ok"]
+    failures = [r for r in rows if r["status"] != "ok"]
     if failures:
-        blocks.append(Heading("Failed runs"))
-        blocks.append(Table(["combination", "seed", "error"], [[r["combination"], str(r["seed"]), r["error"]]
-                                                               for r in failures]))
-    for path, alt in plots:
-        blocks.append(Image(path, alt))
-    return blocks
-
-
-def comparison_plots(out: Path, combos: list[Combination], seeds: list[int]) -> list[tuple[str, str]]:
-    """``compare_populations.png`` and ``compare_prices.png``: mean ± sd over seeds per combination."""
-    from .report import plot_comparison, read_metrics
-
-    series: dict[str, list[Any]] = {}
-    for combo in combos:
-        for seed in seeds:
-            path = out / "runs" / f"{combo.slug}-seed{seed}" / "metrics.csv"
-            if path.exists():
-                series.setdefault(combo.label, []).append(read_metrics(path))
-    written = []
-    for stem, prefix, title in (("compare_populations", "population.", "Populations"),
-                                ("compare_prices", "price.", "Market prices")):
-        curves: dict[str, dict[str, tuple[Any, Any, Any]]] = {}
-        for label, runs in series.items():
-            names = [n for n in runs[0].names if n.startswith(prefix)]
-            rows = min(len(r.time_s) for r in runs)
-            for name in names:
-                stack = np.stack([r.column(name)[:rows] for r in runs])
-                curves.setdefault(name, {})[label] = (runs[0].time_s[:rows], stack.mean(axis=0), stack.std(axis=0))
+        blocks += [report.Heading("Failed runs"),
+                   report.Table(["run", "error"], [[r["run"], r.get("error", "")] for r in failures])]
+    plots = []
+    for prefix, by_good, file, title, ylabel in (
+            ("population.", False, "compare_populations.png", "Populations: mean over seeds ± 1 sd", "individuals"),
+            ("price.", True, "compare_prices.png", "Mean price per good over settlements: mean over seeds ± 1 sd",
+             "price")):
+        curves = comparison_curves(out, runs, rows, prefix, by_good)
         if curves:
-            plot_comparison(curves, out / f"{stem}.png", f"{title}: mean ± sd over seeds", "value")
-            written.append((f"{stem}.png", f"{title} per combination (mean ± sd over seeds)"))
-    return written
+            report.plot_comparison(curves, out / file, title, ylabel)
+            plots.append(report.Image(file, title))
+    if plots:
+        blocks += [report.Heading("Comparison plots"), *plots]
+    report.write_report(out, "summary", blocks, f"Worldloom sweep: {Path(scenario).stem}")
+    return SweepOutcome(len(runs), failed, wall, report.render_markdown([report.Table(header, table)]))
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("sweep", help="run a scenario over a parameter grid and seeds, in parallel")
-    p.add_argument("scenario", help="scenario file or bundled name, e.g. meadow")
+    p = subparsers.add_parser("sweep", help="run a parameter grid × seeds in parallel local processes")
+    _add_sweep_arguments(p)
+    p.set_defaults(handler=run_sweep)
+
+
+def _add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario file (.toml) or bundled name, e.g. meadow")
     p.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a scenario key and the values to try, e.g. species.wolf.reproduce=0.02,0.04 (repeatable)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per combination: 1..K from --first-seed (default %(default)s)")
-    p.add_argument("--first-seed", type=int, default=1, help="first seed (default %(default)s)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per combination (default %(default)s)")
+    p.add_argument("--seed-start", type=int, default=0, help="first seed (default %(default)s)")
     p.add_argument("--ticks", type=int, required=True, help="ticks per run")
-    p.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)), help="worker processes (default: cores)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel runs (default: CPU count)")
     p.add_argument("--out", type=Path, required=True, help="output directory (created)")
     p.add_argument("--every", type=int, default=None, help="sample metrics every K ticks (default: ~1000 rows)")
     p.add_argument("--plots", action="store_true", help="also write each run's PNG plots")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
                    help="no progress bar (default: shown on a terminal)")
-    p.set_defaults(handler=run_sweep)
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    """``worldloom sweep``: 0 if every run succeeded, 1 if some failed, 2 on a bad scenario or option."""
+    """``worldloom sweep``: 0 when every run succeeded, 1 if some failed, 2 on bad input, 130 on Ctrl-C."""
     from worldsim import ScenarioError
 
     try:
-        if args.seeds < 1 or args.ticks < 1 or args.jobs < 1:
-            raise HeadlessError("--seeds, --ticks and --jobs must be >= 1")
-        combos = grid(args.param)
+        params = parse_params(args.param)
+        if args.seeds < 1:
+            raise HeadlessError(f"--seeds must be >= 1, got {args.seeds}")
+        if args.seed_start < 0:
+            raise HeadlessError(f"--seed-start must be >= 0, got {args.seed_start}")
+        seeds = list(range(args.seed_start, args.seed_start + args.seeds))
         scenario = resolve_scenario(args.scenario)
-        _check_scenario(scenario, combos)
-        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-        every = args.every if args.every is not None else default_every(args.ticks)
-        outcome = run_grid(scenario, combos, seeds, args.ticks, args.jobs, args.out, every, args.plots, args.progress)
+        base = SimOptions(scenario=scenario, ticks=args.ticks, seed=seeds[0], out=args.out, every=args.every,
+                          plots=args.plots, progress=False)
+        outcome = sweep(scenario, params, seeds, base, args.jobs, args.progress)
     except (ScenarioError, HeadlessError, OSError) as exc:
         print_error(exc)
         return 2
     except KeyboardInterrupt:
-        print(f"worldloom: sweep interrupted; finished runs are in {args.out / 'summary.csv'}", file=sys.stderr)
+        print(f"worldloom: sweep interrupted; finished runs are in {Path(args.out) / 'summary.csv'}", file=sys.stderr)
         return 130
-    from .report import render_markdown, write_report
-
-    plots = comparison_plots(args.out, combos, seeds)
-    blocks = summary_blocks(args.scenario, combos, seeds, args.ticks, outcome, plots)
-    write_report(args.out, "summary", blocks, f"Sweep of {args.scenario}")
-    print(render_markdown(blocks[:3]))
-    print(f"worldloom: {len(outcome.rows)} runs, {outcome.failed} failed; summary in {args.out / 'summary.md'}")
+    print(outcome.table, end="")
+    print(f"worldloom: {outcome.total} runs, {outcome.failed} failed, {outcome.wall_s:.1f} s; "
+          f"summary in {Path(args.out) / 'summary.md'}")
     return 1 if outcome.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="worldloom sweep", description="Run a parameter grid in parallel.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    return run_sweep(parser.parse_args(["sweep", *(argv if argv is not None else sys.argv[1:])]))
+    parser = argparse.ArgumentParser(prog="worldloom sweep", description="Run a parameter grid × seeds.")
+    _add_sweep_arguments(parser)
+    return run_sweep(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
