@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from .errors import CapacityError, CorruptStateError, InputError, StaleEntityError
 from .ids import FIRST_GENERATION, MAX_GENERATION, MAX_ROWS, ROW_BITS, ROW_MASK
+from .kernels.table import lowest_free_rows, reset_rows
 
 
 class Kind(IntEnum):
@@ -109,6 +110,9 @@ class EntityTable:
             setattr(self, spec.name, np.full((capacity, *spec.shape), spec.default, dtype=spec.dtype))
         self._extent = 0
         self._count = 0
+        self._reset_pairs = tuple((getattr(self, spec.name), spec.dtype.type(spec.default))
+                                  for spec in COLUMNS if spec.name != "generation")
+        """(column, default) for every column but ``generation``: what ``despawn_rows`` restores."""
 
     @property
     def count(self) -> int:
@@ -122,7 +126,8 @@ class EntityTable:
 
     def _allocate_rows(self, n: int) -> npt.NDArray[np.int64]:
         """The ``n`` lowest free rows (dead rows below ``extent`` first, then fresh ones), ascending."""
-        free = np.flatnonzero(~self.alive[: self._extent])[:n]
+        free = np.empty(n, dtype=np.int64)
+        free = free[: lowest_free_rows(self.alive, self._extent, n, free)]
         fresh = n - len(free)
         if fresh > self.capacity - self._extent:
             raise CapacityError(f"cannot spawn {n} entities: {len(free) + self.capacity - self._extent} free rows "
@@ -207,8 +212,7 @@ class EntityTable:
                       or len(np.unique(rows_a)) != rows_a.size):
             raise InputError("despawn_rows wants distinct live rows")
         generation = self.generation[rows_a].astype(np.int64)
-        for spec in COLUMNS:
-            getattr(self, spec.name)[rows_a] = spec.default
+        reset_rows(rows_a, self._reset_pairs)
         self.generation[rows_a] = np.where(generation >= MAX_GENERATION, FIRST_GENERATION, generation + 1)
         self._count -= rows_a.size
 
