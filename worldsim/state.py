@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from .errors import CapacityError, CorruptStateError, InputError, StaleEntityError
 from .ids import FIRST_GENERATION, MAX_GENERATION, MAX_ROWS, ROW_BITS, ROW_MASK
-from .kernels.table import lowest_free_rows, reset_rows
+from .kernels.table import advance_generations, claim_rows, lowest_free_rows, reset_rows
 
 
 class Kind(IntEnum):
@@ -126,13 +126,13 @@ class EntityTable:
 
     def _allocate_rows(self, n: int) -> npt.NDArray[np.int64]:
         """The ``n`` lowest free rows (dead rows below ``extent`` first, then fresh ones), ascending."""
-        free = np.empty(n, dtype=np.int64)
-        free = free[: lowest_free_rows(self.alive, self._extent, n, free)]
-        fresh = n - len(free)
+        rows = np.empty(n, dtype=np.int64)
+        found = lowest_free_rows(self.alive, self._extent, n, rows)
+        fresh = n - found
         if fresh > self.capacity - self._extent:
-            raise CapacityError(f"cannot spawn {n} entities: {len(free) + self.capacity - self._extent} free rows "
+            raise CapacityError(f"cannot spawn {n} entities: {found + self.capacity - self._extent} free rows "
                                 f"of {self.capacity}; create the world with a larger capacity")
-        rows = np.concatenate([free, np.arange(self._extent, self._extent + fresh)])
+        rows[found:] = np.arange(self._extent, self._extent + fresh)
         self._extent += fresh
         return rows
 
@@ -188,10 +188,7 @@ class EntityTable:
         lowest free rows, other columns at their defaults (free rows always hold defaults: fresh rows
         from allocation, freed ones from ``despawn_rows``). Returns the rows. Raises ``CapacityError``."""
         rows = self._allocate_rows(pos.shape[0])
-        self.alive[rows] = True
-        self.kind[rows] = kind
-        self.pos[rows] = pos
-        self.target[rows] = pos[:, :2]
+        claim_rows(rows, self.alive, self.kind, int(kind), self.pos, self.target, np.ascontiguousarray(pos))
         self._count += len(rows)
         return rows
 
@@ -211,9 +208,8 @@ class EntityTable:
         if check and ((rows_a < 0).any() or (rows_a >= self._extent).any() or not self.alive[rows_a].all()
                       or len(np.unique(rows_a)) != rows_a.size):
             raise InputError("despawn_rows wants distinct live rows")
-        generation = self.generation[rows_a].astype(np.int64)
         reset_rows(rows_a, self._reset_pairs)
-        self.generation[rows_a] = np.where(generation >= MAX_GENERATION, FIRST_GENERATION, generation + 1)
+        advance_generations(rows_a, self.generation, FIRST_GENERATION, MAX_GENERATION)
         self._count -= rows_a.size
 
     def row_of(self, entity_id: int) -> int:

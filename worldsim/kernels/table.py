@@ -32,3 +32,24 @@ def lowest_free_rows(alive, extent, n, out):  # pragma: no cover - compiled
             out[k] = r
             k += 1
     return k
+
+
+@njit(cache=True, nogil=True)
+def advance_generations(rows, generation, first, last):  # pragma: no cover - compiled
+    """Bump the generation of each row in ``rows`` (k,), wrapping from ``last`` back to ``first``."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        generation[r] = first if generation[r] >= last else generation[r] + 1
+
+
+@njit(cache=True, nogil=True)
+def claim_rows(rows, alive, kind, kind_value, pos, target, new_pos):  # pragma: no cover - compiled
+    """Mark ``rows`` (k,) live entities of ``kind_value`` at ``new_pos`` (k, 3) metres (target = x, y)."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        alive[r] = True
+        kind[r] = kind_value
+        for axis in range(3):
+            pos[r, axis] = new_pos[i, axis]
+        target[r, 0] = new_pos[i, 0]
+        target[r, 1] = new_pos[i, 1]
