@@ -544,10 +544,17 @@ class World:
         return cls.from_bytes(saves.read_save(path), os.fspath(path))
 
 
+PHYSICS_HEIGHTFIELD_MAX = 512
+"""Samples per side of the physics heightfield at most: larger maps give physics every k-th tile centre
+(building a 2048² pybullet heightfield takes ~30 s; props are too few to need every tile)."""
+
+
 def _physics_terrain(t: Terrain) -> tuple[npt.NDArray[np.float64], float, tuple[float, float]]:
-    """The heightfield for physics: tile-centre elevations, their spacing and the first centre's (x, y)."""
+    """The heightfield for physics: every k-th tile-centre elevation (k so that at most
+    ``PHYSICS_HEIGHTFIELD_MAX`` samples per side), their spacing and the first centre's (x, y), metres."""
+    k = -(-t.n // PHYSICS_HEIGHTFIELD_MAX)
     first = -t.half_extent + t.tile_size / 2
-    return t.elevation, t.tile_size, (first, first)
+    return np.ascontiguousarray(t.elevation[::k, ::k]), t.tile_size * k, (first, first)
 
 
 def _records(arrays: dict[str, npt.NDArray]) -> list[saves.ColumnRecord]:
