@@ -22,7 +22,7 @@ from analytics.events import SCHEMA, validate_batch
 from analytics.segments import segment_players
 from analytics.store import DuckDBEventStore
 from analytics.synthetic import EPOCH, FUNNEL_EXCLUSION, FUNNEL_STEPS, FUNNEL_WINDOW_S, generate
-from analytics.taxonomy import MAX_BATCH_EVENTS
+from analytics.taxonomy import KINDS, MAX_BATCH_EVENTS
 
 NOW_US = int(time.time() * 1e6)
 
@@ -185,3 +185,34 @@ def test_segments_have_descriptions_and_cover_everyone(synthetic):
     assert sum(seg.sizes) == len(truth.players) and all(seg.descriptions)
     again = segment_players(store, k=4, seed=0)
     assert (seg.labels == again.labels).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**63 - 1), st.integers(0, 40))
+def test_vectorized_ids_equal_the_per_row_ids(run, seq0, n):
+    from analytics.events import id_array, ids_for_run
+
+    ids = id_array(run, seq0, n)
+    ids.validate(full=True)
+    assert ids.to_pylist() == ids_for_run(run, seq0, n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(range(len(KINDS))), st.text(":ab", max_size=7),
+                          st.sampled_from([-1.0, 0.0, 2.5])), min_size=1, max_size=40))
+def test_vectorized_kind_rules_equal_the_per_row_rules(rows):
+    from analytics.events import _check_row, _kind_rules_broken
+
+    codes, names, values = (list(col) for col in zip(*rows, strict=True))
+    got = _kind_rules_broken(np.array(codes), pa.array(names, pa.string()), np.array(values))
+    assert got.tolist() == [_check_row(KINDS[c], n, v) is not None for c, n, v in rows]
+
+
+def test_duplicates_inside_and_across_grouped_batches_are_stored_once(tmp_path, synthetic):
+    _, table, _ = synthetic
+    store = DuckDBEventStore(str(tmp_path / "group.duckdb"))
+    doubled = pa.concat_tables([table.slice(0, 300), table.slice(100, 300)])  # ids 100..399 twice in one batch
+    assert store.append_many([doubled, table.slice(350, 100), table.slice(0, 0), table.slice(0, 10)]) == [400, 50, 0, 0]
+    assert store.append(doubled) == 0
+    assert store.count() == 450 == store.sql("SELECT count(DISTINCT event_id) AS n FROM events")["n"][0].as_py()
+    store.close()
