@@ -1,4 +1,3 @@
-# mypy: disable-error-code="call-arg"  # numba @intrinsic functions take a hidden typing-context argument
 """WaveFunctionCollapse solver kernel: bitset domains, bitset arc consistency, trail-based backtracking.
 
 Why this design: a slot's domain (the patterns it may still hold) is a row of ``W = ceil(P / 64)`` uint64
