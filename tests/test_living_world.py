@@ -207,3 +207,27 @@ def test_a_full_entity_table_drops_births_instead_of_failing_the_tick() -> None:
         world.step()
     m = world.metrics()
     assert m["births.dropped"] > 0 and world.entities.count <= 64
+
+
+def test_ecology_bookkeeping_keeps_the_entity_table_consistent() -> None:
+    """After each step the table's count matches its live rows, newborns' ids are live and the dead's ids
+    are stale (the compiled settle step writes the columns itself)."""
+    from worldsim import StaleEntityError
+
+    world = World.from_scenario(load_scenario("wolfsheep", overrides={"world.tiles": 30, "species.sheep.count": 200,
+                                                                     "species.wolf.count": 60}), seed=4)
+    t = world.entities
+    for _ in range(40):
+        world.step()
+        events = world.drain_events()
+        assert t.count == int(t.alive[: t.extent].sum())
+        born = [e.entity for e in events if e.kind == "creature.born"]
+        dead = [e.entity for e in events if e.kind == "creature.died"]
+        alive_born = [b for b in born if b not in set(dead)]
+        if alive_born:
+            assert (t.kind[t.rows_of(alive_born)] == Kind.CREATURE).all()
+        for entity in dead[:5]:
+            with pytest.raises(StaleEntityError):
+                t.row_of(entity)
+    generation = t.generation[: t.extent]
+    assert generation.min() >= 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from .ids import FIRST_GENERATION, MAX_GENERATION, ROW_BITS
 from .kernels.ecology import (
     GRASS,
     OLD_AGE,
@@ -27,9 +28,9 @@ from .kernels.ecology import (
     activation_order,
     cohort_rows,
     fauna_step,
-    glide_to_tiles,
     link_creatures,
     regrow_grass,
+    settle_step,
     tile_centres,
 )
 from .scenario import Scenario
@@ -37,6 +38,7 @@ from .state import EntityTable, Kind
 from .terrain import Terrain
 
 DEATH_CAUSES = {STARVATION: "starvation", PREDATION: "predation", OLD_AGE: "old_age"}
+_NO_IMMIGRANTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
 @dataclass
@@ -178,35 +180,38 @@ class Ecology:
             scratch["cause"], scratch["by"], scratch["work"])
         grown_tiles = regrow_grass(self.grown, self.countdown, self.regrowth, self.growth, float(growth_factor),
                                    phase, stride)
-        dead_rows = scratch["deaths"][:n_deaths].copy()
-        killers = scratch["by"][:n_deaths].copy()
-        dead_ids = table.ids(dead_rows).astype(np.int64)
-        killer_ids = np.where(killers >= 0, table.ids(np.maximum(killers, 0)).astype(np.int64), 0)
-        species_dead = table.species[dead_rows].astype(np.int64)
-        room = table.capacity - table.count + n_deaths  # free rows once the dead are despawned
-        parents = scratch["births"][: min(n_births, room)].copy()  # a full table drops the surplus births
-        self.births_dropped += n_births - len(parents)
-        parent_ids = table.ids(parents).astype(np.int64)
-        birth_species = table.species[parents].astype(np.int64)
-        birth_tiles = table.cell[parents].astype(np.int64)
-        birth_energy = table.energy[parents].copy()
-        table.despawn_rows(dead_rows, check=False)
+        tiles, species, energy = _NO_IMMIGRANTS
         if self.immigration.any():
-            arrivals = rng.poisson(self.immigration / stride)
-            for s, count in enumerate(arrivals.tolist()):
-                edge = self.edge_tiles[s]
-                count = min(count, room - len(birth_tiles))
-                if count > 0 and len(edge):
-                    birth_tiles = np.concatenate([birth_tiles, edge[rng.integers(0, len(edge), size=count)]])
-                    birth_species = np.concatenate([birth_species, np.full(count, s, dtype=np.int64)])
-                    birth_energy = np.concatenate([birth_energy, np.full(count, self.gain[s])])
-                    parent_ids = np.concatenate([parent_ids, np.zeros(count, dtype=np.int64)])
-        born_ids = self._spawn(table, terrain, birth_tiles, birth_species, birth_energy)
-        acted = order[~scratch["dead"][order]]
-        glide_to_tiles(acted, table.cell, table.pos, table.vel, table.target, terrain.elevation.reshape(-1),
-                       terrain.n, terrain.tile_size, terrain.half_extent, float(glide_seconds))
-        return StepOutcome(born_ids, parent_ids, dead_ids, scratch["cause"][:n_deaths].copy(), killer_ids,
-                           birth_species, species_dead, int(grazed), int(grown_tiles))
+            tiles, species, energy = self._immigrants(rng, stride)
+        width = max(n_deaths, n_births + len(tiles), 1)
+        ids = np.empty((4, width), dtype=np.int64)
+        kinds = np.empty((2, width), dtype=np.int64)
+        born, dropped, extent = settle_step(
+            order, n_births, n_deaths, scratch["births"], scratch["deaths"], scratch["by"], tiles, species, energy,
+            table.alive, table.generation, table.kind, int(Kind.CREATURE), table.species, table.energy,
+            table.cell, table.pos, table.vel, table.target, table._reset_pairs, table.extent, table.capacity,
+            table.count, FIRST_GENERATION, MAX_GENERATION, ROW_BITS, terrain.elevation.reshape(-1), terrain.n,
+            terrain.tile_size, terrain.half_extent, float(glide_seconds), scratch["head"], scratch["nxt"],
+            scratch["prv"], scratch["dead"], scratch["cohort"], ids, kinds)
+        table.settle(extent, born - n_deaths)
+        self.births_dropped += dropped
+        return StepOutcome(ids[3, :born].copy(), ids[2, :born].copy(), ids[0, :n_deaths].copy(),
+                           scratch["cause"][:n_deaths].copy(), ids[1, :n_deaths].copy(), kinds[1, :born].copy(),
+                           kinds[0, :n_deaths].copy(), int(grazed), int(grown_tiles))
+
+    def _immigrants(self, rng: np.random.Generator, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrivals this cohort: a Poisson draw per species (rate / stride) on random edge tiles of its habitat."""
+        arrivals = rng.poisson(self.immigration / stride)
+        tiles, species, energy = [], [], []
+        for s, count in enumerate(arrivals.tolist()):
+            edge = self.edge_tiles[s]
+            if count > 0 and len(edge):
+                tiles.append(edge[rng.integers(0, len(edge), size=count)])
+                species.append(np.full(count, s, dtype=np.int64))
+                energy.append(np.full(count, self.gain[s]))
+        if not tiles:
+            return _NO_IMMIGRANTS
+        return np.concatenate(tiles), np.concatenate(species), np.concatenate(energy)
 
     def invalidate(self) -> None:
         """Creature rows changed outside ``step`` (a command despawned one, a save was loaded): the

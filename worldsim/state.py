@@ -192,6 +192,12 @@ class EntityTable:
         self._count += len(rows)
         return rows
 
+    def settle(self, extent: int, count_change: int) -> None:
+        """Record rows claimed and freed by a compiled system step (``kernels.ecology.settle_step``) that
+        wrote the columns itself: the new high-water mark and the change in live entities."""
+        self._extent = extent
+        self._count += count_change
+
     def despawn(self, entity_id: int) -> None:
         """Remove a live entity; its row's generation advances so the id goes stale. Raises ``StaleEntityError``."""
         self.despawn_rows(np.array([self.row_of(entity_id)], dtype=np.int64))

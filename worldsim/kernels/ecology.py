@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .table import advance_generations, lowest_free_rows, reset_rows
+
 STARVATION = 1
 PREDATION = 2
 OLD_AGE = 3
@@ -228,29 +230,6 @@ def activation_order(rows, species, n_species, uniforms, out):  # pragma: no cov
 
 
 @njit(cache=True, nogil=True)
-def glide_to_tiles(rows, cell, pos, vel, target, elevation, n, tile_size, half_extent,
-                   seconds):  # pragma: no cover - compiled
-    """Point each creature in ``rows`` at the centre of its tile (at ground height), to arrive in ``seconds``.
-
-    Args:
-        rows: (k,) int64 live creature rows. cell (m,) int32 flat tiles, pos (m, 3) metres, vel (m, 3) m/s
-        written, target (m, 2) metres written: entity columns. elevation: (n*n,) float64 metres.
-        n: tiles per side. tile_size, half_extent: metres. seconds > 0.
-    """
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        c = cell[r]
-        x = -half_extent + (c % n + 0.5) * tile_size
-        y = -half_extent + (c // n + 0.5) * tile_size
-        z = elevation[c]
-        target[r, 0] = x
-        target[r, 1] = y
-        vel[r, 0] = (x - pos[r, 0]) / seconds
-        vel[r, 1] = (y - pos[r, 1]) / seconds
-        vel[r, 2] = (z - pos[r, 2]) / seconds
-
-
-@njit(cache=True, nogil=True)
 def tile_centres(tiles, elevation, n, tile_size, half_extent, out):  # pragma: no cover - compiled
     """Write the centre (x, y, ground z) of each flat tile in ``tiles`` (k,) to ``out`` (k, 3), metres."""
     for i in range(tiles.shape[0]):
@@ -258,3 +237,88 @@ def tile_centres(tiles, elevation, n, tile_size, half_extent, out):  # pragma: n
         out[i, 0] = -half_extent + (c % n + 0.5) * tile_size
         out[i, 1] = -half_extent + (c // n + 0.5) * tile_size
         out[i, 2] = elevation[c]
+
+
+@njit(cache=True, nogil=True)
+def settle_step(order, n_births, n_deaths, births, deaths, killers, immigrant_tiles, immigrant_species,
+                immigrant_energy, alive, generation, kind, creature_kind, species, energy, cell, pos, vel, target,
+                reset_pairs, extent, capacity, count, first_generation, last_generation, row_bits, elevation, n,
+                tile_size, half_extent, glide_seconds, head, nxt, prv, dead, rows_out, ids_out,
+                out_species):  # pragma: no cover - compiled
+    """Apply what ``fauna_step`` decided, in one pass: ids for the events, the dead despawned, the survivors
+    that acted set gliding to their tile centre, newborns (then immigrants) spawned in the lowest free rows
+    of a full-or-not table and linked into the tile lists.
+
+    Args:
+        order (k,), births (n_births,), deaths/killers (n_deaths,): ``fauna_step`` outputs (rows).
+        immigrant_tiles/_species/_energy (m,): arrivals from the map edge.
+        alive .. target: entity columns (written); reset_pairs: (column, default) for every column but
+            ``generation`` (``EntityTable._reset_pairs``). extent, capacity, count: the table's.
+        elevation (n*n,), n, tile_size, half_extent: terrain; glide_seconds > 0.
+        head, nxt, prv, dead: the tile lists.
+        rows_out (>= n_births + m,) int64 scratch for new rows. ids_out: (4, >= max(n_deaths, n_births + m))
+            int64 out -- dead ids, killer ids (0: none), parent ids (0: immigrant), born ids.
+        out_species: (2, same) int64 out -- species of the dead, species of the born.
+    Returns:
+        (born, dropped births, new extent).
+    """
+    for i in range(n_deaths):
+        r = deaths[i]
+        ids_out[0, i] = (np.int64(generation[r]) << row_bits) | r
+        q = killers[i]
+        ids_out[1, i] = ((np.int64(generation[q]) << row_bits) | q) if q >= 0 else 0
+        out_species[0, i] = species[r]
+    room = capacity - count + n_deaths
+    kept = min(n_births, room)
+    total = kept + min(immigrant_tiles.shape[0], room - kept)
+    for i in range(kept):  # remember each newborn before its parent's row may be recycled
+        p = births[i]
+        ids_out[2, i] = (np.int64(generation[p]) << row_bits) | p
+        out_species[1, i] = species[p]
+        rows_out[i] = p
+    for j in range(order.shape[0]):  # survivors that acted glide to their new tile centre
+        r = order[j]
+        if not dead[r]:
+            c = cell[r]
+            x = -half_extent + (c % n + 0.5) * tile_size
+            y = -half_extent + (c // n + 0.5) * tile_size
+            target[r, 0] = x
+            target[r, 1] = y
+            vel[r, 0] = (x - pos[r, 0]) / glide_seconds
+            vel[r, 1] = (y - pos[r, 1]) / glide_seconds
+            vel[r, 2] = (elevation[c] - pos[r, 2]) / glide_seconds
+    born_tile = np.empty(total, dtype=np.int64)
+    born_energy = np.empty(total)
+    for i in range(kept):
+        p = rows_out[i]
+        born_tile[i] = cell[p]
+        born_energy[i] = energy[p]
+    for i in range(kept, total):
+        born_tile[i] = immigrant_tiles[i - kept]
+        born_energy[i] = immigrant_energy[i - kept]
+        out_species[1, i] = immigrant_species[i - kept]
+        ids_out[2, i] = 0
+    dead_rows = deaths[:n_deaths]
+    reset_rows(dead_rows, reset_pairs)
+    advance_generations(dead_rows, generation, first_generation, last_generation)
+    found = lowest_free_rows(alive, extent, total, rows_out)
+    for i in range(found, total):
+        rows_out[i] = extent
+        extent += 1
+    for i in range(total):
+        r = rows_out[i]
+        c = born_tile[i]
+        alive[r] = True
+        kind[r] = creature_kind
+        species[r] = out_species[1, i]
+        energy[r] = born_energy[i]
+        cell[r] = c
+        pos[r, 0] = -half_extent + (c % n + 0.5) * tile_size
+        pos[r, 1] = -half_extent + (c // n + 0.5) * tile_size
+        pos[r, 2] = elevation[c]
+        target[r, 0] = pos[r, 0]
+        target[r, 1] = pos[r, 1]
+        ids_out[3, i] = (np.int64(generation[r]) << row_bits) | r
+        dead[r] = False
+        _link(r, species[r], c, head, nxt, prv)
+    return total, n_births - kept, extent
