@@ -83,7 +83,8 @@ class Input(Message, tag="input"):
     """One client input. ``seq`` strictly increases (gaps allowed); ``tick`` is the newest server tick seen.
 
     ``move`` is the desired planar direction (each axis in [-1, 1], magnitude clamped to 1 by the server);
-    ``buttons`` is a bit set reserved for actions.
+    ``buttons`` is a bit set of actions: bit 0 throws a projectile along ``move`` (worlds with physics);
+    the other bits are reserved.
     """
 
     seq: U63

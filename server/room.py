@@ -37,6 +37,10 @@ from .snapshots import FlatView, SnapshotFrames, TickFrame
 log = logging.getLogger("worldloom.room")
 
 SNAPSHOT_ROLES = ("player", "spectator", "admin")
+BUTTON_THROW = 1
+"""``Input.buttons`` bit 0: throw a projectile along the move stick."""
+THROW_COOLDOWN = 0.5
+"""Seconds between two throws of one player."""
 CLIENT_EVENT_KINDS = frozenset({"weather.changed", "day.started", "market.shortage", "market.caravan",
                                 "physics.collision", "entity.spawned"})
 """World events forwarded to clients (the rest stay in the server: analytics, narrative, replays)."""
@@ -70,6 +74,7 @@ class ClientSlot:
     detached_at: float | None = None
     said_bye: bool = False
     halted: bool = False  # a detached avatar was stopped (it keeps no velocity while nobody steers it)
+    next_throw_tick: int = 0  # a throw before this tick is refused (cooldown)
 
     def remember(self, tick: int, view: FlatView, keep: int) -> None:
         self.history[tick] = view
@@ -212,6 +217,22 @@ class Room:
                 slot.link.session.send_frame(frame)
                 slot.link.wake()
 
+    def _throw(self, slot: ClientSlot, message: Input) -> None:
+        """``BUTTON_THROW``: the avatar throws a projectile along its move stick (east if centred), at most
+        once per ``THROW_COOLDOWN`` seconds; refused with an error in a world without physics."""
+        world = self.world
+        if world.physics is None:
+            if slot.link is not None:  # throttled: a held button must not flood the client with errors
+                slot.link.session.send_error(ErrorCode.UNEXPECTED, "this world has no physics: nothing to throw",
+                                             ref=message.seq, now=self.clock())
+            return
+        if world.tick < slot.next_throw_tick:
+            return  # cooling down: the button is simply held
+        world.throw_from(slot.entity, message.move[0], message.move[1])
+        slot.next_throw_tick = world.tick + max(1, round(THROW_COOLDOWN * self.config.tick_rate))
+        if self.command_log is not None:
+            self.command_log.append((world.tick, "throw", slot.entity, *message.move))
+
     def _forward_events(self, events: list[WorldEvent]) -> None:
         """Send the client-facing world events: located ones (with x, y, z data) to those who see the spot,
         world-wide ones (weather, day, markets) to everyone. Creature births and deaths stay server-side
@@ -249,6 +270,8 @@ class Room:
                 world.apply_input(slot.entity, message.move[0], message.move[1])
                 if self.command_log is not None:
                     self.command_log.append((world.tick, "input", slot.entity, *message.move))
+                if message.buttons & BUTTON_THROW:
+                    self._throw(slot, message)
                 slot.last_seq_applied = message.seq
         world.step(1.0 / self.config.tick_rate)
         self.tick_events = world.drain_events()

@@ -27,6 +27,8 @@ while world.tick < spec["tick"]:
             assert world.spawn_player() == entity, "spawn ids diverged"
         elif op == "despawn":
             world.despawn(entity)
+        elif op == "throw":
+            world.throw_from(entity, *args)
         else:
             world.apply_input(entity, *args)
     world.step(1.0 / spec["tick_rate"])

@@ -231,3 +231,54 @@ def test_ecology_bookkeeping_keeps_the_entity_table_consistent() -> None:
                 t.row_of(entity)
     generation = t.generation[: t.extent]
     assert generation.min() >= 1
+
+
+def test_projectiles_expire_and_free_their_bodies() -> None:
+    world = small_world()
+    world.step()
+    bodies = len(world.physics.handles())
+    entity = world.throw((0.0, 0.0, 30.0), (1.0, 0.0, 0.0), lifetime=1.0)
+    assert len(world.physics.handles()) == bodies + 1
+    expired = []
+    for _ in range(25):  # 1.25 s at 20 Hz
+        world.step()
+        expired += [e for e in world.drain_events() if e.kind == "entity.despawned" and e.entity == entity]
+    assert expired and expired[0].data == {"what": "projectile", "reason": "expired"}
+    assert len(world.physics.handles()) == bodies
+    with pytest.raises(Exception, match="does not name a live entity"):
+        world.positions_of([entity])
+
+
+def test_throw_from_an_avatar_goes_along_the_stick() -> None:
+    world = small_world()
+    me = world.spawn_player((0.0, 0.0))
+    east = world.throw_from(me, 0.0, 0.0)  # centred stick: east
+    north = world.throw_from(me, 0.0, -3.0)
+    world.step()
+    east_x, east_y = world.positions_of([east])[0][:2]
+    north_x, north_y = world.positions_of([north])[0][:2]
+    assert east_x > 0.5 and abs(east_y) < 0.2 and north_y < -0.5 and abs(north_x) < 0.2
+    with pytest.raises(Exception, match="finite"):
+        world.throw_from(me, float("nan"), 0.0)
+
+
+def test_players_throw_with_button_0_and_bare_worlds_refuse(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text((ROOT / "worldsim/scenarios/meadow.toml").read_text())
+
+    async def main() -> None:
+        async with boot(scenario=str(scenario), npc_count=0, record_commands=True) as srv:
+            async with WorldloomClient(srv.url, name="thrower") as player:
+                props = await player.wait_for(lambda c: len(c.view["prop"].ids) if "prop" in c.view else 0)
+                for _ in range(3):  # held for three inputs: the cooldown lets one through
+                    await player.send_input(1.0, 0.0, buttons=1)
+                event = await asyncio.wait_for(_next_event(player, "entity.spawned"), 10)
+                assert event.data == {"what": "projectile"}
+                await player.wait_for(lambda c: len(c.view["prop"].ids) == props + 1, timeout=5)
+                assert sum(1 for entry in srv.room.command_log if entry[1] == "throw") == 1  # cooldown
+        async with boot(npc_count=0) as srv:  # bare world: no physics
+            async with WorldloomClient(srv.url, name="thrower") as player:
+                await player.send_input(1.0, 0.0, buttons=1)
+                await player.wait_for(lambda c: any("no physics" in e.message for e in c.errors), timeout=5)
+
+    asyncio.run(main())

@@ -61,6 +61,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("age", np.dtype(np.int32), (), 0),
     ColumnSpec("cell", np.dtype(np.int32), (), -1),
     ColumnSpec("body", np.dtype(np.int32), (), -1),
+    ColumnSpec("expires", np.dtype(np.float64), (), 0.0),
 )
 """Every column of the entity table, in canonical order (saves and hashes follow this order)."""
 
@@ -84,6 +85,7 @@ class EntityTable:
         age        (cap,)   int32    creature age, ecology steps
         cell       (cap,)   int32    creature's flat tile index (-1: not on the tile grid)
         body       (cap,)   int32    physics body handle of a prop (-1: none)
+        expires    (cap,)   float64  simulated second at which a temporary entity is removed (0: never)
     """
 
     alive: npt.NDArray[np.bool_]
@@ -99,6 +101,7 @@ class EntityTable:
     age: npt.NDArray[np.int32]
     cell: npt.NDArray[np.int32]
     body: npt.NDArray[np.int32]
+    expires: npt.NDArray[np.float64]
 
     def __init__(self, capacity: int) -> None:
         """Allocate every column with ``capacity`` rows. Raises ``CapacityError`` unless 1 <= capacity <= 2**20."""

@@ -45,6 +45,12 @@ PLAYER_SPEED = 5.0
 ARRIVE_RADIUS = 0.5
 """A wanderer within this many metres (x/y) of its goal picks a new one, metres."""
 
+PROJECTILE_LIFETIME = 8.0
+"""Seconds a thrown projectile stays in the world (bodies are the costly part of a tick)."""
+
+THROW_SPEED = 12.0
+"""Horizontal launch speed of a player's throw, m/s (it also rises at 0.4 x this)."""
+
 SPAWN_STREAM = "spawn"
 WANDER_STREAM = "wander"
 
@@ -285,7 +291,7 @@ class World:
         steer_wanderers(pos, vel, t.speed[:n], target, wander, alive, rows[:k], goals, dt)
         integrate_positions(pos, vel, alive, dt, self.half_extent)
         if self.physics is not None:
-            self._step_physics(tick)
+            self._step_physics(tick, self.seconds + dt)
         self.seconds += dt
         self.tick = tick
         if self.climate.hour(self.seconds) < hour_before:
@@ -313,7 +319,9 @@ class World:
             self._grazed = int(self._interval[2, 0])
             self._interval[:] = 0
 
-    def _step_physics(self, tick: int) -> None:
+    def _step_physics(self, tick: int, now: float) -> None:
+        """Step pybullet, copy prop positions, report removals and contacts, expire projectiles whose time
+        (``expires``, simulated seconds) is up by ``now``."""
         assert self.physics is not None
         contacts = self.physics.step()
         t = self.entities
@@ -329,6 +337,15 @@ class World:
         if len(rows):
             t.pos[rows] = self.physics.positions()[np.searchsorted(handles, bodies)]
             t.vel[rows] = 0.0
+            expired = rows[(t.expires[rows] > 0) & (t.expires[rows] <= now)]
+            if len(expired):
+                self.events.emit_batch(tick, "entity.despawned", t.ids(expired).astype(np.int64), what="projectile",
+                                       reason="expired")
+                for handle in t.body[expired].tolist():
+                    self.physics.remove(handle)
+                t.despawn_rows(expired)
+                keep = ~np.isin(rows, expired)
+                rows, bodies = rows[keep], bodies[keep]
         if contacts:
             entity_of = dict(zip(bodies.tolist(), t.ids(rows).tolist(), strict=True))
             for c in contacts:
@@ -338,16 +355,41 @@ class World:
 
     # ------------------------------------------------------------------------------ commands (systems)
 
-    def throw(self, pos: Sequence[float], vel: Sequence[float], radius: float = 0.15, mass: float = 1.0) -> int:
-        """Launch a projectile (a physics sphere) from ``pos`` (3,) metres at ``vel`` (3,) m/s; returns its
-        entity id. Raises ``InputError`` (bad numbers, or physics is off in this world)."""
+    def throw(self, pos: Sequence[float], vel: Sequence[float], radius: float = 0.15, mass: float = 1.0,
+              lifetime: float = PROJECTILE_LIFETIME) -> int:
+        """Launch a projectile (a physics sphere) from ``pos`` (3,) metres at ``vel`` (3,) m/s; it is removed
+        after ``lifetime`` simulated seconds (0: never). Returns its entity id.
+
+        Raises ``InputError`` (bad numbers, or physics is off in this world)."""
         if self.physics is None:
             raise InputError("this world has no physics (enable [physics] in its scenario)")
+        lifetime = float(lifetime)
+        if not (math.isfinite(lifetime) and lifetime >= 0):
+            raise InputError(f"lifetime must be finite and >= 0 seconds, got {lifetime}")
         handle = self.physics.add_sphere(tuple(float(v) for v in pos), float(radius), float(mass),
                                          vel=tuple(float(v) for v in vel))
         entity = self._attach_prop(handle)
+        if lifetime:
+            self.entities.expires[self.entities.row_of(entity)] = self.seconds + lifetime
         self.events.emit(self.tick, "entity.spawned", entity, what="projectile")
         return entity
+
+    def throw_from(self, entity_id: int, direction_x: float, direction_y: float) -> int:
+        """A player throws: a projectile leaves 1.5 m above ``entity_id`` towards (x, y) (normalised; a zero
+        direction throws east) at ``THROW_SPEED`` m/s, rising. Returns the projectile's id.
+
+        Raises ``InputError`` (non-finite direction, no physics) or ``StaleEntityError``."""
+        try:
+            dx, dy = float(direction_x), float(direction_y)
+        except (TypeError, ValueError):
+            raise InputError(f"throw direction must be two numbers, got {direction_x!r}, {direction_y!r}") from None
+        if not (math.isfinite(dx) and math.isfinite(dy)):
+            raise InputError(f"throw direction must be finite, got ({dx}, {dy})")
+        length = math.hypot(dx, dy)
+        dx, dy = (dx / length, dy / length) if length > 0 else (1.0, 0.0)
+        x, y, z = self.positions_of([entity_id])[0]
+        start = (x + 0.6 * dx, y + 0.6 * dy, z + 1.5)
+        return self.throw(start, (THROW_SPEED * dx, THROW_SPEED * dy, 0.4 * THROW_SPEED))
 
     def harvest(self, node: int, units: float, by: int = 0) -> float:
         """Take up to ``units`` from resource node ``node``; returns units taken (event ``resource.harvested``)."""
