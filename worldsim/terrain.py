@@ -72,13 +72,6 @@ class Terrain:
         return np.stack([-self.half_extent + (x + 0.5) * self.tile_size,
                          -self.half_extent + (y + 0.5) * self.tile_size], axis=1)
 
-    def tile_of(self, xy: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """Flat tile indices (k,) of positions (k, 2) metres (clamped to the grid)."""
-        xy_a = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        cells = np.floor((xy_a + self.half_extent) / self.tile_size).astype(np.int64)
-        cells = np.clip(cells, 0, self.n - 1)
-        return cells[:, 1] * self.n + cells[:, 0]
-
     def ground_z(self, flat: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Ground elevation (k,) metres at flat tile indices (k,)."""
         return self.elevation.reshape(-1)[np.asarray(flat, dtype=np.int64)]
