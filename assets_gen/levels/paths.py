@@ -14,16 +14,11 @@ _DC = np.array([1, 0, -1, 0], dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
-def bfs_distances(passable: np.ndarray, start_r: int, start_c: int) -> np.ndarray:
-    """(h, w) int32 steps from (start_r, start_c) over passable cells; -1 where unreachable."""
+def _expand(passable, queue, head, tail, dist, label):  # pragma: no cover - compiled
+    """Breadth-first expansion from ``queue[head:tail]`` (flat indices of cells already marked in ``dist``
+    and ``label``): every reached unvisited passable cell gets its parent's distance + 1 and its label.
+    Returns the new queue length (the queue can be shared by successive floods)."""
     h, w = passable.shape
-    dist = np.full((h, w), -1, dtype=np.int32)
-    if not passable[start_r, start_c]:
-        return dist
-    queue = np.empty(h * w, dtype=np.int64)
-    queue[0] = start_r * w + start_c
-    dist[start_r, start_c] = 0
-    head, tail = 0, 1
     while head < tail:
         cell = queue[head]
         head += 1
@@ -34,9 +29,21 @@ def bfs_distances(passable: np.ndarray, start_r: int, start_c: int) -> np.ndarra
             cc = c + _DC[k]
             if 0 <= rr < h and 0 <= cc < w and passable[rr, cc] and dist[rr, cc] < 0:
                 dist[rr, cc] = dist[r, c] + 1
+                label[rr, cc] = label[r, c]
                 queue[tail] = rr * w + cc
                 tail += 1
-    return dist
+    return tail
+
+
+@njit(cache=True, nogil=True)
+def bfs_distances(passable: np.ndarray, start_r: int, start_c: int) -> np.ndarray:
+    """(h, w) int32 steps from (start_r, start_c) over passable cells; -1 where unreachable."""
+    sources = np.empty((1, 2), dtype=np.int64)
+    sources[0, 0] = start_r
+    sources[0, 1] = start_c
+    if not passable[start_r, start_c]:
+        return np.full(passable.shape, -1, dtype=np.int32)
+    return nearest_source(passable, sources)[1]
 
 
 @njit(cache=True, nogil=True)
@@ -44,28 +51,18 @@ def label_components(passable: np.ndarray) -> np.ndarray:
     """(h, w) int32 component labels (0, 1, ... in row-major discovery order); -1 for walls."""
     h, w = passable.shape
     label = np.full((h, w), -1, dtype=np.int32)
+    dist = np.full((h, w), -1, dtype=np.int32)
     queue = np.empty(h * w, dtype=np.int64)
+    tail = 0
     current = 0
     for r0 in range(h):
         for c0 in range(w):
-            if not passable[r0, c0] or label[r0, c0] >= 0:
-                continue
-            label[r0, c0] = current
-            queue[0] = r0 * w + c0
-            head, tail = 0, 1
-            while head < tail:
-                cell = queue[head]
-                head += 1
-                r = cell // w
-                c = cell % w
-                for k in range(4):
-                    rr = r + _DR[k]
-                    cc = c + _DC[k]
-                    if 0 <= rr < h and 0 <= cc < w and passable[rr, cc] and label[rr, cc] < 0:
-                        label[rr, cc] = current
-                        queue[tail] = rr * w + cc
-                        tail += 1
-            current += 1
+            if passable[r0, c0] and label[r0, c0] < 0:
+                label[r0, c0] = current
+                dist[r0, c0] = 0
+                queue[tail] = r0 * w + c0
+                tail = _expand(passable, queue, tail, tail + 1, dist, label)
+                current += 1
     return label
 
 
@@ -89,20 +86,7 @@ def nearest_source(passable: np.ndarray, sources: np.ndarray) -> tuple[np.ndarra
             label[r, c] = i
             queue[tail] = r * w + c
             tail += 1
-    head = 0
-    while head < tail:
-        cell = queue[head]
-        head += 1
-        r = cell // w
-        c = cell % w
-        for k in range(4):
-            rr = r + _DR[k]
-            cc = c + _DC[k]
-            if 0 <= rr < h and 0 <= cc < w and passable[rr, cc] and dist[rr, cc] < 0:
-                dist[rr, cc] = dist[r, c] + 1
-                label[rr, cc] = label[r, c]
-                queue[tail] = rr * w + cc
-                tail += 1
+    _expand(passable, queue, 0, tail, dist, label)
     return label, dist
 
 
