@@ -145,10 +145,8 @@ class Economy:
     def _reprice(self, smoothing: float) -> None:
         if self.price.size == 0:
             return
-        target = np.where(self.target > 0, self.target, 1.0)
-        ratio = np.where(self.target > 0, target / np.maximum(self.stock, 1e-3), 1.0)
-        ratio = np.clip(ratio, PRICE_BAND[0], PRICE_BAND[1]) ** ELASTICITY
-        equilibrium = self.base_price * np.clip(ratio, PRICE_BAND[0], PRICE_BAND[1])
+        scarcity = np.where(self.target > 0, self.target / np.maximum(self.stock, 1e-3), 1.0)
+        equilibrium = self.base_price * np.clip(scarcity ** ELASTICITY, PRICE_BAND[0], PRICE_BAND[1])
         self.price += smoothing * (equilibrium - self.price)
 
     # -------------------------------------------------------------------------- commands

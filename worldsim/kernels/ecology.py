@@ -229,13 +229,18 @@ def activation_order(rows, species, n_species, uniforms, out):  # pragma: no cov
             out[i], out[j] = out[j], out[i]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _tile_xy(c, n, tile_size, half_extent):  # pragma: no cover - compiled
+    """Centre (x, y) metres of flat tile ``c`` on an n x n grid of ``tile_size`` m tiles centred on 0."""
+    return -half_extent + (c % n + 0.5) * tile_size, -half_extent + (c // n + 0.5) * tile_size
+
+
 @njit(cache=True, nogil=True)
 def tile_centres(tiles, elevation, n, tile_size, half_extent, out):  # pragma: no cover - compiled
     """Write the centre (x, y, ground z) of each flat tile in ``tiles`` (k,) to ``out`` (k, 3), metres."""
     for i in range(tiles.shape[0]):
         c = tiles[i]
-        out[i, 0] = -half_extent + (c % n + 0.5) * tile_size
-        out[i, 1] = -half_extent + (c // n + 0.5) * tile_size
+        out[i, 0], out[i, 1] = _tile_xy(c, n, tile_size, half_extent)
         out[i, 2] = elevation[c]
 
 
@@ -280,8 +285,7 @@ def settle_step(order, n_births, n_deaths, births, deaths, killers, immigrant_ti
         r = order[j]
         if not dead[r]:
             c = cell[r]
-            x = -half_extent + (c % n + 0.5) * tile_size
-            y = -half_extent + (c // n + 0.5) * tile_size
+            x, y = _tile_xy(c, n, tile_size, half_extent)
             target[r, 0] = x
             target[r, 1] = y
             vel[r, 0] = (x - pos[r, 0]) / glide_seconds
@@ -313,8 +317,7 @@ def settle_step(order, n_births, n_deaths, births, deaths, killers, immigrant_ti
         species[r] = out_species[1, i]
         energy[r] = born_energy[i]
         cell[r] = c
-        pos[r, 0] = -half_extent + (c % n + 0.5) * tile_size
-        pos[r, 1] = -half_extent + (c // n + 0.5) * tile_size
+        pos[r, 0], pos[r, 1] = _tile_xy(c, n, tile_size, half_extent)
         pos[r, 2] = elevation[c]
         target[r, 0] = pos[r, 0]
         target[r, 1] = pos[r, 1]
