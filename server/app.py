@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import os
+import shutil
 import tempfile
 import time
 from typing import Any
@@ -62,8 +63,8 @@ class WorldServer:
         self.router = RpcRouter(self.room, {"room.info": self._rpc_room_info, "world.hash": self._rpc_world_hash,
                                             "world.save": self._rpc_world_save})
         self.room.add_tick_listener(self._after_tick)
-        spill = self.config.analytics_spill_dir or tempfile.mkdtemp(prefix="worldloom-analytics-spill-")
-        self.analytics = AnalyticsForwarder(self.router, spill)
+        self._temp_spill = None if self.config.analytics_spill_dir else tempfile.mkdtemp(prefix="worldloom-spill-")
+        self.analytics = AnalyticsForwarder(self.router, self.config.analytics_spill_dir or self._temp_spill or "")
         self.room.add_tick_listener(self.analytics.on_tick)
         self.room.add_leave_listener(self._record_session_end)
         self.transport = Transport(self)
@@ -126,6 +127,8 @@ class WorldServer:
             except Exception:
                 log.exception("room loop ended with an error")
         self.analytics.close()  # what the service has not acknowledged goes to the spill for the next process
+        if self._temp_spill is not None:  # no spill dir configured (embedded/tests): nobody would replay it
+            shutil.rmtree(self._temp_spill, ignore_errors=True)
         self.save()
         for conn in list(self.transport.connections):
             conn.session.close(CloseCode.GOING_AWAY, "server shutting down")
