@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 # Engines and tools the SDK and exporter tests run for real (each script installs only what is missing).
 runtimes: setup
-	@for script in clients/*/install-runtime.sh; do bash $$script || exit 1; done
+	@for script in clients/*/install-runtime.sh server/viewer/install-runtime.sh; do bash $$script || exit 1; done
 	@if [ -f assets_gen/validator/package.json ] && [ ! -d assets_gen/validator/node_modules ]; then \
 		npm install --prefix assets_gen/validator --no-audit --no-fund --loglevel=error; fi
 

@@ -30,6 +30,7 @@ from .metrics import Metrics
 from .room import ClientSlot, Link, Room
 from .rpc import RpcDenied, RpcRouter
 from .transport import Connection, Transport
+from .viewer import Viewer
 
 log = logging.getLogger("worldloom.server")
 
@@ -62,6 +63,9 @@ class WorldServer:
         self.room = Room(self.world, self.config, self.metrics)
         self.router = RpcRouter(self.room, {"room.info": self._rpc_room_info, "world.hash": self._rpc_world_hash,
                                             "world.save": self._rpc_world_save})
+        self.viewer = Viewer(self, getattr(self.config, "runs_dir", None) or os.environ.get("WORLDLOOM_RUNS_DIR"))
+        self.router.builtins.update(self.viewer.methods())
+        self.room.add_tick_listener(self.viewer.rpc.sample_markets)
         self.room.add_tick_listener(self._after_tick)
         self._temp_spill = None if self.config.analytics_spill_dir else tempfile.mkdtemp(prefix="worldloom-spill-")
         self.analytics = AnalyticsForwarder(self.router, self.config.analytics_spill_dir or self._temp_spill or "")
@@ -102,7 +106,8 @@ class WorldServer:
         gc.freeze()  # startup objects (modules, compiled kernels) never need scanning again: shorter GC pauses
         self._ws_server = await serve(
             self.transport.handle, self.config.host, self.config.port,
-            process_request=self.transport.process_request, compression=None,
+            process_request=lambda conn, req: self.viewer.http.handle(req) or self.transport.process_request(conn, req),
+            compression=None,
             max_size=max(self.config.limits.max_frame, self.config.service_limits.max_frame), max_queue=64, write_limit=64 * 1024,
             ping_interval=20, ping_timeout=20, server_header="worldloom")
         sock = next(iter(self._ws_server.sockets))

@@ -53,6 +53,8 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="secret and saves (default var/)")
     p.add_argument("--no-save", action="store_true", help="do not load or write world saves")
     p.add_argument("--closed", action="store_true", help="players need a token too")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"),
+                   help="`worldloom sim` output the web viewer may replay (default %(default)s)")
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -63,6 +65,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         secret=_load_or_create_secret(args.state_dir),
         save_path=None if args.no_save else str(args.state_dir / "world.save"),
         analytics_spill_dir=str(args.state_dir / "analytics-spill"),
+        runs_dir=str(args.runs_dir),
     ).validate()
 
 
@@ -111,6 +114,7 @@ async def _serve(config: ServerConfig, bots: int = 0, services: bool = False, st
     print(f"worldloom: world seed {config.seed}, tick {server.world.tick}, {config.tick_rate} Hz")
     print(f"  connect clients to  {server.url}")
     print(f"  metrics             http://{config.host}:{server.port}/metrics  (JSON: /status)")
+    print(f"  web viewer          http://{config.host}:{server.port}/viewer/  (controls: add ?token=<admin token>)")
     print("  admin token         worldloom token --role admin")
     print("  stop                Ctrl-C (the world is saved)" if config.save_path else "  stop                Ctrl-C")
     http_port = config.port + 1 if config.port else 0

@@ -39,6 +39,7 @@ class ServerConfig:
     save_path: str | None = None  # world save file; loaded at start if present, written on shutdown
     autosave_interval: float = 60.0  # seconds; 0 disables
     analytics_spill_dir: str | None = None  # where unacknowledged analytics events wait (None: a temp dir)
+    runs_dir: str | None = None  # `worldloom sim` output dirs the web viewer may replay (None: $WORLDLOOM_RUNS_DIR, else off)
     record_commands: bool = False  # keep the room's command log (replays, determinism checks)
     raise_room_errors: bool = False  # tests: a failing room loop raises instead of only stopping
 

@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ServerError
+from .viewer.recording import PositionRecorder
 
 TARGET_ROWS = 1000
 """Default number of metric samples per run: ``every = max(1, ticks // TARGET_ROWS)``."""
@@ -304,6 +305,7 @@ def simulate(options: SimOptions) -> SimResult:
     out.mkdir(parents=True, exist_ok=True)
 
     world = World.from_scenario(scenario, seed=options.seed)
+    recorder = PositionRecorder(out, world, ticks=options.ticks)  # the web viewer replays these frames
     dt = float(world.dt)
     names = list(world.metrics())
     stats = SampleStats(names)
@@ -331,6 +333,7 @@ def simulate(options: SimOptions) -> SimResult:
         try:
             for tick in range(1, options.ticks + 1):
                 world.step(dt)
+                recorder.after_step(world)
                 ticks_run = tick
                 events = world.drain_events()
                 if events:
@@ -365,6 +368,7 @@ def simulate(options: SimOptions) -> SimResult:
         extinctions=extinctions, overrides=dict(options.overrides),
         files=["metrics.csv", "events.jsonl"],
     )
+    result.files.append(recorder.finish())
     density = density_sum / max(stats.count, 1)
     terrain = getattr(world, "terrain", None)
     result.files += report.write_run_report(

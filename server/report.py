@@ -311,6 +311,19 @@ def write_run_plots(out: Path, series: MetricSeries, density: FloatArray, biome:
         plot_panels(series, flora + environment, out / "flora.png",
                     "Flora" + (" with weather (state index) and daylight" if environment else ""))
         made.append(("flora.png", "Flora over time" + (" with weather and daylight" if environment else "")))
+    social = [n for n in ("npc.rumour_reach", "npc.social_density", "npc.alive") if n in series.names]
+    if social:
+        plot_panels(series, social, out / "npc_social.png", "NPCs: rumour reach, relationship density, alive")
+        made.append(("npc_social.png", "Share of the town that heard the seeded rumour, relationship-graph "
+                                       "density and NPCs alive"))
+    needs = series.with_prefix("npc.need.")
+    if needs:
+        plot_lines(series, needs, out / "npc_needs.png", "NPC needs (mean satisfaction)", "0..1", "npc.need.")
+        made.append(("npc_needs.png", "Mean satisfaction of each NPC need"))
+    actions = series.with_prefix("npc.action.")
+    if actions:
+        plot_lines(series, actions, out / "npc_actions.png", "What NPCs are doing", "NPCs", "npc.action.")
+        made.append(("npc_actions.png", "NPCs per current action"))
     if density.size:
         plot_density_map(density, biome, height, biome_names, out / "density_map.png", biome_colors)
         made.append(("density_map.png", "Creature density over terrain"))
@@ -318,7 +331,20 @@ def write_run_plots(out: Path, series: MetricSeries, density: FloatArray, biome:
 
 
 # ----------------------------------------------------------------------------------------- run report
-def run_report_blocks(result: SimResult, plots: list[tuple[str, str]]) -> list[Block]:
+def npc_curve_rows(series: MetricSeries, points: int = 13) -> list[list[str]]:
+    """The NPC social curve as table rows (time, hour, rumour reach, relationship density) at ``points``
+    evenly spaced samples; empty when the run has no NPC system."""
+    if "npc.rumour_reach" not in series.names or len(series.tick) == 0:
+        return []
+    picks = np.unique(np.linspace(0, len(series.tick) - 1, points).round().astype(int))
+    hour = series.column("hour") if "hour" in series.names else np.full(len(series.tick), np.nan)
+    reach, dens = series.column("npc.rumour_reach"), series.column("npc.social_density")
+    return [[str(int(series.tick[i])), f"{hour[i]:.1f}", f"{100 * reach[i]:.0f} %", f"{dens[i]:.3f}"]
+            for i in picks]
+
+
+def run_report_blocks(result: SimResult, plots: list[tuple[str, str]],
+                      npc_curve: list[list[str]] | None = None) -> list[Block]:
     """The report of one ``sim`` run: what ran, how fast, the final hash, key figures and plots."""
     blocks: list[Block] = [Heading(f"Worldloom run: {Path(result.scenario).stem}, seed {result.seed}", 1)]
     status = (f"Interrupted after {result.ticks_run} of {result.ticks_requested} ticks."
@@ -346,6 +372,12 @@ def run_report_blocks(result: SimResult, plots: list[tuple[str, str]]) -> list[B
     else:
         blocks.append(Paragraph("No species went extinct" + (" (sampled)." if populations else
                                                               "; the scenario has no population metrics.")))
+    if npc_curve:
+        blocks.append(Heading("NPCs: rumour and relationships"))
+        blocks.append(Paragraph("How far the scenario's seeded rumour has travelled by gossip (share of the "
+                                "peaceful townsfolk who know it) and the density of the relationship graph "
+                                "(ties with affinity >= 0.3 among all possible pairs)."))
+        blocks.append(Table(["tick", "hour", "rumour reach", "density"], npc_curve))
     prices = [n for n in names if n.startswith("price.")]
     if prices:
         blocks.append(Heading("Prices"))
@@ -374,10 +406,11 @@ def write_run_report(out: Path, result: SimResult, density: FloatArray, biome: n
                      height: FloatArray | None, biome_names: list[str], plots: bool,
                      biome_colors: Sequence[str | None] = ()) -> list[str]:
     """Plots (if ``plots``) and ``report.md``/``report.html`` for a finished run; returns file names."""
-    made = write_run_plots(out, read_metrics(out / "metrics.csv"), density, biome, height,
-                           biome_names, biome_colors) if plots else []
+    series = read_metrics(out / "metrics.csv")
+    made = write_run_plots(out, series, density, biome, height, biome_names, biome_colors) if plots else []
     title = f"Worldloom run: {Path(result.scenario).stem}, seed {result.seed}"
-    return [f for f, _ in made] + write_report(out, "report", run_report_blocks(result, made), title)
+    blocks = run_report_blocks(result, made, npc_curve_rows(series))
+    return [f for f, _ in made] + write_report(out, "report", blocks, title)
 
 
 # ------------------------------------------------------------------------------------ sweep comparisons

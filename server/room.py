@@ -107,6 +107,12 @@ class Room:
         self._leave_listeners: list[Callable[[ClientSlot], None]] = []
         self.command_log: list[tuple[Any, ...]] | None = [] if config.record_commands else None
         """When enabled: every world command as (tick, op, entity, *args) — enough to replay the run."""
+        self.paused = False
+        """Admin pause: the loop runs no tick (only ``pending_steps``) while set."""
+        self.pending_steps = 0
+        """Ticks to run while paused (admin single-step)."""
+        self.speed = 1.0
+        """Wall-clock tick rate multiplier (admin x0.25..x8); each tick still simulates 1 / tick_rate s."""
 
     # ---------------------------------------------------------------- admission
     def admit(self, link: Link, role: str, name: str, methods: tuple[str, ...] = (),
@@ -329,16 +335,22 @@ class Room:
                         break
                     except TimeoutError:
                         pass
+                if self.paused and self.pending_steps <= 0:
+                    next_deadline = time.perf_counter() + dt  # idle while paused: look again in one tick
+                    continue
+                if self.paused:
+                    self.pending_steps -= 1
                 started = time.perf_counter()
                 self.step_once()
                 elapsed = time.perf_counter() - started
-                self.metrics.record_tick(elapsed, overrun=elapsed > dt)
-                next_deadline += dt
+                wall_dt = dt / self.speed
+                self.metrics.record_tick(elapsed, overrun=elapsed > wall_dt)
+                next_deadline += wall_dt
                 behind = time.perf_counter() - next_deadline
-                if behind > self.config.max_catchup * dt:
-                    skipped = int(behind / dt)
+                if behind > self.config.max_catchup * wall_dt:
+                    skipped = int(behind / wall_dt)
                     self.metrics.skipped_ticks += skipped
-                    next_deadline += skipped * dt
+                    next_deadline += skipped * wall_dt
                 await asyncio.sleep(0)
         except Exception as exc:
             self.failed = exc

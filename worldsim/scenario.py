@@ -175,6 +175,8 @@ class Scenario(_Table, frozen=True):
     settlements: dict[Name, Settlement] = {}
     resources: dict[Name, ResourceNodes] = {}
     physics: PhysicsSettings = PhysicsSettings()
+    systems: dict[Name, dict[str, Any]] = {}
+    """Attached systems by name (``[systems.npc]``), each table validated by that system (worldsim.systems)."""
     source: str = "<scenario>"
     """Where it came from (set by the loader; not a file key)."""
 

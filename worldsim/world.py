@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import saves
+from . import saves, systems
 from .climate import Climate
 from .ecology import DEATH_CAUSES, Ecology
 from .economy import Economy
@@ -133,6 +133,7 @@ class World:
         if scenario.physics.enabled:
             self.physics = self._new_physics()
             self._place_props(self.rng.stream("physics.init"))
+        self.systems = systems.attach_all(self, fresh=True)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, seed: int | None = None, npc_count: int = 0,
@@ -151,6 +152,8 @@ class World:
         self.tick = tick
         self.seconds = seconds
         self.events = EventLog()
+        self.systems: dict[str, systems.AttachedSystem] = {}
+        """Attached systems (``[systems.<name>]`` in the scenario), stepped at the end of every tick."""
         self._spawn_rng = self.rng.stream(SPAWN_STREAM)
         self._wander_rng = self.rng.stream(WANDER_STREAM)
         self._ecology_rng = self.rng.stream("ecology")
@@ -296,6 +299,8 @@ class World:
         self.tick = tick
         if self.climate.hour(self.seconds) < hour_before:
             self.events.emit(tick, "day.started", 0, day=int(self.seconds // self.climate.day_length) + 1)
+        for system in self.systems.values():
+            system.step(self, tick, dt)
 
     def _step_ecology(self, tick: int, dt: float) -> None:
         """The ecology step is spread over ``ecology_interval``: each tick one cohort of creatures (rows
@@ -470,6 +475,8 @@ class World:
         kinds = np.bincount(t.kind[: t.extent][t.alive[: t.extent]], minlength=len(Kind) + 1)
         for kind in Kind:
             out[f"entities.{kind.name.lower()}"] = float(kinds[int(kind)])
+        for system in self.systems.values():
+            out.update(system.metrics())
         return out
 
     # ------------------------------------------------------------------------------ hash and saves
@@ -482,6 +489,7 @@ class World:
         out.update(self.climate.arrays())
         out["world.last"] = np.array([*self._last_births, *self._last_deaths, self._grazed,
                                       *self._interval.reshape(-1)], dtype=np.int64)
+        out.update(systems.prefixed_arrays(self.systems))
         return out
 
     def world_hash(self) -> str:
@@ -525,30 +533,30 @@ class World:
             )
             world = cls.__new__(cls)
             world._setup(record.seed, scenario, table, record.tick, record.seconds)
-            systems = {c.name: _array(c) for c in record.systems}
+            stored = {c.name: _array(c) for c in record.systems}
             expected = {"terrain.height", "terrain.moisture", "ecology.grown", "ecology.countdown",
                         "economy.stock", "economy.price", "economy.node_amount", "climate.state",
                         "climate.remaining", "world.last"}
-            if set(systems) != expected:
-                raise CorruptStateError(f"system arrays {sorted(systems)} != expected {sorted(expected)}")
+            if {name for name in stored if not name.startswith("systems.")} != expected:
+                raise CorruptStateError(f"system arrays {sorted(stored)} != expected {sorted(expected)}")
             n = scenario.world.tiles
             for name in ("terrain.height", "terrain.moisture"):
-                if systems[name].shape != (n, n) or not np.isfinite(systems[name]).all():
+                if stored[name].shape != (n, n) or not np.isfinite(stored[name]).all():
                     raise CorruptStateError(f"{name} is not a finite ({n}, {n}) array")
-            world.terrain = Terrain.from_fields(scenario, systems["terrain.height"].copy(),
-                                                systems["terrain.moisture"].copy())
+            world.terrain = Terrain.from_fields(scenario, stored["terrain.height"].copy(),
+                                                stored["terrain.moisture"].copy())
             world._build_systems()
             # node placement comes from the seed's "economy.init" stream, so it is derived, not stored
             world.economy = Economy.from_scenario(scenario, world.terrain,
                                                   RngStreams(record.seed).stream("economy.init"))
-            _check_like(systems, world.ecology.arrays())
-            _check_like(systems, world.economy.arrays())
-            _check_like(systems, world.climate.arrays())
-            world.ecology.load_arrays(systems)
-            world.economy.load_arrays(systems)
-            world.climate.load_arrays(systems)
+            _check_like(stored, world.ecology.arrays())
+            _check_like(stored, world.economy.arrays())
+            _check_like(stored, world.climate.arrays())
+            world.ecology.load_arrays(stored)
+            world.economy.load_arrays(stored)
+            world.climate.load_arrays(stored)
             s = len(scenario.species)
-            last = systems["world.last"]
+            last = stored["world.last"]
             if last.shape != (2 * s + 1 + world._interval.size,):
                 raise CorruptStateError("world.last has the wrong length")
             world._last_births, world._last_deaths, world._grazed = last[:s], last[s:2 * s], int(last[2 * s])
@@ -570,6 +578,12 @@ class World:
             live = table.live_rows()
             if (np.abs(table.pos[live, :2]) > world.half_extent + 1e-9).any():
                 raise CorruptStateError("a live entity lies outside the world square")
+            world.systems = systems.attach_all(world, fresh=False)
+            for name, system in world.systems.items():
+                try:
+                    system.load_arrays(systems.split_arrays(stored, name))
+                except Exception as exc:  # untrusted bytes: any failure is a corrupt save, never a half-load
+                    raise CorruptStateError(f"system {name!r}: {exc}") from None
         except (CorruptStateError, CapacityError, InputError, ScenarioError) as exc:
             raise SaveError(source, f"has inconsistent contents ({exc})") from None
         return world

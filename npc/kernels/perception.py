@@ -1,0 +1,167 @@
+"""Perception kernels: uniform grids over points, nearest hostile with terrain line of sight, neighbours.
+
+Grids are counting-sorted (``bucket_points``): ``start`` (cells + 1,) offsets into ``order`` (m,) so a cell's
+points are ``order[start[c]:start[c + 1]]`` in ascending index order, which keeps every query deterministic.
+Each query kernel comes as ``*_serial`` and ``*_parallel`` (threads pay off only for large populations);
+both run the same per-row function and each row writes only its own outputs, so they agree exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, nogil=True)
+def bucket_points(xy, half_extent, cell, side, start, order):
+    """Counting sort of points into a ``side`` x ``side`` grid of ``cell`` metres.
+
+    Args:
+        xy: (m, 2) float64 positions, metres, inside [-h, h]. start: (side*side + 1,) int64 out.
+        order: (m,) int64 out: point indices grouped by cell, ascending within a cell.
+    """
+    m = xy.shape[0]
+    start[:] = 0
+    cells = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        cx = min(max(int((xy[i, 0] + half_extent) / cell), 0), side - 1)
+        cy = min(max(int((xy[i, 1] + half_extent) / cell), 0), side - 1)
+        cells[i] = cy * side + cx
+        start[cells[i] + 1] += 1
+    for c in range(side * side):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    for i in range(m):
+        order[fill[cells[i]]] = i
+        fill[cells[i]] += 1
+
+
+@njit(cache=True, nogil=True)
+def line_of_sight(elevation, tile_size, half_extent, x0, y0, x1, y1, eye):
+    """True when no terrain rises above the straight line between two eyes ``eye`` metres above the ground.
+
+    Samples the (n, n) elevation grid (metres, indexed [y, x]) every half tile between the two points.
+    """
+    n = elevation.shape[0]
+    tx0 = min(max(int((x0 + half_extent) / tile_size), 0), n - 1)
+    ty0 = min(max(int((y0 + half_extent) / tile_size), 0), n - 1)
+    tx1 = min(max(int((x1 + half_extent) / tile_size), 0), n - 1)
+    ty1 = min(max(int((y1 + half_extent) / tile_size), 0), n - 1)
+    z0 = elevation[ty0, tx0] + eye
+    z1 = elevation[ty1, tx1] + eye
+    steps = int(math.hypot(x1 - x0, y1 - y0) / (0.5 * tile_size))
+    for s in range(1, steps):
+        t = s / steps
+        x = x0 + t * (x1 - x0)
+        y = y0 + t * (y1 - y0)
+        tx = min(max(int((x + half_extent) / tile_size), 0), n - 1)
+        ty = min(max(int((y + half_extent) / tile_size), 0), n - 1)
+        if elevation[ty, tx] > z0 + t * (z1 - z0):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side,
+                         start, order, elevation, tile_size, eye, out_index, out_dist):
+    players = hostile.shape[1] - 1
+    i = query[k]
+    x, y, r = qxy[i, 0], qxy[i, 1], sight[i]
+    f = qfaction[i]
+    cx = min(max(int((x + half_extent) / cell), 0), side - 1)
+    cy = min(max(int((y + half_extent) / cell), 0), side - 1)
+    best, best_d = -1, np.inf
+    for gy in range(max(cy - 1, 0), min(cy + 2, side)):
+        for gx in range(max(cx - 1, 0), min(cx + 2, side)):
+            c = gy * side + gx
+            for p in range(start[c], start[c + 1]):
+                j = order[p]
+                if cself[j] == i:
+                    continue
+                g = cfaction[j]
+                if g == -2:
+                    if not hostile[f, players]:
+                        continue
+                elif g >= 0 and not hostile[f, g]:
+                    continue
+                d = math.hypot(cxy[j, 0] - x, cxy[j, 1] - y)
+                if d > r or d > best_d or (d == best_d and j > best):
+                    continue
+                if not line_of_sight(elevation, tile_size, half_extent, x, y, cxy[j, 0], cxy[j, 1], eye):
+                    continue
+                best, best_d = j, d
+    out_index[i] = best
+    out_dist[i] = best_d
+
+
+@njit(cache=True, nogil=True)
+def nearest_hostile_serial(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side,
+                           start, order, elevation, tile_size, eye, out_index, out_dist):
+    """For each queried NPC the nearest candidate it is hostile to, in sight and line of sight.
+
+    Args:
+        query: (q,) int64 rows of the NPCs asking (outputs are indexed by these rows).
+        qxy: (n, 2) float64 NPC positions; qfaction (n,) int64; sight (n,) float64 metres.
+        cxy: (m, 2) float64 candidate positions; cfaction (m,) int64 faction index, or -1 (a predator: a
+            threat to everyone) or -2 (a player); cself (m,) int64 the NPC row a candidate is (-1 for
+            others), so nobody sees itself.
+        hostile: (F, F + 1) bool, [f, g] faction f treats g as hostile; column F: f attacks players.
+        start, order: the candidates' grid (``bucket_points`` with ``cell`` >= every sight radius).
+        elevation: (n, n) float64 metres; tile_size metres; eye metres above ground.
+        out_index: (n,) int64 out: candidate index or -1. out_dist: (n,) float64 out: metres (inf if none).
+    """
+    for k in range(query.shape[0]):
+        _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell,
+                             side, start, order, elevation, tile_size, eye, out_index, out_dist)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def nearest_hostile_parallel(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side,
+                             start, order, elevation, tile_size, eye, out_index, out_dist):
+    """``nearest_hostile_serial`` split over threads (each query writes only its own outputs)."""
+    for k in prange(query.shape[0]):
+        _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell,
+                             side, start, order, elevation, tile_size, eye, out_index, out_dist)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+    out_count[i] = 0
+    out_partner[i] = -1
+    if not alive[i]:
+        return
+    x, y = xy[i, 0], xy[i, 1]
+    cx = min(max(int((x + half_extent) / cell), 0), side - 1)
+    cy = min(max(int((y + half_extent) / cell), 0), side - 1)
+    best_d = np.inf
+    for gy in range(max(cy - 1, 0), min(cy + 2, side)):
+        for gx in range(max(cx - 1, 0), min(cx + 2, side)):
+            c = gy * side + gx
+            for p in range(start[c], start[c + 1]):
+                j = order[p]
+                if j == i or not alive[j]:
+                    continue
+                d = math.hypot(xy[j, 0] - x, xy[j, 1] - y)
+                if d > radius:
+                    continue
+                out_count[i] += 1
+                if d < best_d or (d == best_d and j < out_partner[i]):
+                    best_d = d
+                    out_partner[i] = j
+
+
+@njit(cache=True, nogil=True)
+def neighbours_serial(xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+    """Per NPC: how many other live NPCs stand within ``radius`` metres, and the nearest one (lowest row on
+    ties; -1 if none). ``xy`` (n, 2) float64 is also the grid's point set (``cell`` >= ``radius``)."""
+    for i in range(xy.shape[0]):
+        _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def neighbours_parallel(xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+    """``neighbours_serial`` split over threads."""
+    for i in prange(xy.shape[0]):
+        _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner)
