@@ -38,8 +38,8 @@ class NpcSettings(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
     relation_slots: Annotated[int, Meta(ge=1, le=256)] = 16
     talk_radius: Positive = 2.5  # NPCs this close notice each other, meet and gossip [m]
     meet_interval: Positive = 20.0  # seconds between two conversations of one NPC
-    p_tell: Unit = 0.3  # chance a meeting passes on the speaker's best story
-    salience_keep: Unit = 0.65  # a retold story is this much less gripping than the teller's version
+    p_tell: Unit = 0.18  # chance a meeting passes on the speaker's best story
+    salience_keep: Unit = 0.58  # a retold story is this much less gripping than the teller's version
     p_distort: Unit = 0.15  # chance the retold story names a different subject
     value_noise: Unit = 0.25  # relative noise on a retold amount
     affinity_per_meeting: Annotated[float, Meta(ge=0, le=1)] = 0.006

@@ -66,6 +66,10 @@ class NpcSystem:
     ``ids``, ``name_of``, ``role_of``, ``faction_of``, ``home_of``, ``alive``, ``summary``, ``inspect``,
     ``social_graph``, ``rumour_reach``; commands ``adjust_relation``, ``adjust_faction``, ``set_hostility``."""
 
+    EVENT_KINDS = ("npc.died", "npc.arrived", "npc.attacked", "npc.stole", "npc.witnessed", "npc.friends",
+                   "npc.feud", "npc.need", "player.downed")
+    """Kinds this system emits (it also emits the world's ``creature.died`` and ``market.trade``)."""
+
     # ------------------------------------------------------------------------------ construction
 
     @classmethod
@@ -179,6 +183,7 @@ class NpcSystem:
         self._safety = self.need_names.index("safety") if "safety" in self.need_names else -1
         self._resting = np.array([v == VERBS.index("rest") for v in design.verb], dtype=np.bool_)
         self._hours_since_think = np.zeros(1)
+        self._worked = np.zeros(n)
         self._needs_mark = self.needs.copy()
         if fresh:
             self._spawn_all(world, rng)
@@ -228,7 +233,8 @@ class NpcSystem:
         hours = dt * 24.0 / self.day_length
         t = world.entities
         self._sync(world, tick)
-        self._respawn(world, tick)
+        if (self.dead_since >= 0).any():
+            self._respawn(world, tick)
         alive = self.dead_since < 0
         rows = self.table_row
         xy = np.ascontiguousarray(t.pos[rows, :2])
@@ -236,16 +242,28 @@ class NpcSystem:
         if think:
             self._perceive(world, xy, alive)
             self._decide(world, tick, xy, alive)
+        # every tick: movement and needs (one kernel); everything discrete waits for the next think
         vel = np.zeros((self.n, 3))
         at_target = np.zeros(self.n, dtype=np.bool_)
         worked = np.zeros(self.n)
         d = self.design
         self._move_and_act(self.action, alive, d.verb, d.target, d.effects, xy, self.target, self.lost, self.speed,
-                     self.settings.arrive, self.needs, d.decay, hours, self.carry, self.capacity,
-                     self.settings.work_rate, vel, at_target, worked)
-        live_rows = rows[alive]
-        t.vel[live_rows] = vel[alive]
-        self._work(world, worked)
+                           self.settings.arrive, self.needs, d.decay, hours, self.carry, self.capacity,
+                           self.settings.work_rate, vel, at_target, worked)
+        t.vel[rows[alive]] = vel[alive]
+        self._worked += worked
+        self._hours_since_think[0] += hours
+        if think:
+            self._think_tick(world, tick, xy, alive, at_target)
+
+    def _think_tick(self, world: Any, tick: int, xy: npt.NDArray[np.float64], alive: npt.NDArray[np.bool_],
+                    at_target: npt.NDArray[np.bool_]) -> None:
+        """Work, trade, rounds, combat, healing, theft, meetings and slow bookkeeping, at the thinking cadence
+        over the in-game hours since the last think."""
+        d = self.design
+        hours = float(self._hours_since_think[0])
+        self._work(world, self._worked)
+        self._worked[:] = 0.0
         verbs = np.where(self.action >= 0, d.verb[np.maximum(self.action, 0)], -1)
         self._trade(world, tick, verbs, at_target & alive)
         self._advance_rounds(world, verbs, xy, alive)
@@ -253,15 +271,13 @@ class NpcSystem:
         resting = alive & (self.action >= 0) & self._resting[np.maximum(self.action, 0)] & at_target
         heal = np.where(resting, self.settings.rest_healing, self.settings.healing) * hours
         self.health = np.where(alive, np.minimum(self.max_health, self.health + heal), self.health)
-        self._hours_since_think[0] += hours
-        if think:  # discrete social life and slow bookkeeping run at the thinking cadence
-            self._steal(world, tick, verbs, xy, alive)
-            self._meet(world, tick, alive)
-            self.memory.decay(float(self._hours_since_think[0]), DEFAULT_HALF_LIFE_HOURS)
-            self.relations.decay(float(self._hours_since_think[0]), self.settings.relation_decay)
-            self._hours_since_think[0] = 0.0
-            self._need_events(world, tick, self._needs_mark, alive)
-            self._needs_mark = self.needs.copy()
+        self._steal(world, tick, verbs, xy, alive)
+        self._meet(world, tick, alive)
+        self.memory.decay(hours, DEFAULT_HALF_LIFE_HOURS)
+        self.relations.decay(hours, self.settings.relation_decay)
+        self._hours_since_think[0] = 0.0
+        self._need_events(world, tick, self._needs_mark, alive)
+        self._needs_mark = self.needs.copy()
 
     def _sync(self, world: Any, tick: int) -> None:
         """Rows despawned by someone else (an admin, a script) are deaths."""
@@ -750,7 +766,7 @@ class NpcSystem:
               "rumour_facts", "home", "places", "patrol", "work_node", "town", "role",
               # perception between two thinks (think_every > 1) shapes the ticks in between
               "_threat_xy", "_threat_dist", "_threat_kind", "_threat_ref", "_partner", "_crowd", "_player_xy",
-              "_player_dist", "_inputs", "_needs_mark", "_hours_since_think")
+              "_player_dist", "_inputs", "_needs_mark", "_hours_since_think", "_worked")
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         """Everything that shapes the future (saved and hashed with the world)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from protocol import ErrorCode
 from worldsim import Kind, StaleEntityError, World
-from worldsim.errors import WorldError
+from worldsim.errors import CapacityError, InputError, WorldError
 
 from .rpc import RpcDenied
 
@@ -156,20 +156,10 @@ class AdminControls:
 
     @staticmethod
     def _spawn_creatures(world: World, species: str, x: float, y: float, count: int) -> list[int]:
-        names = list(world.ecology.names)
-        if species not in names:
-            raise RpcDenied(ErrorCode.INVALID, f"parameter 'species' must be one of {names}, got {species!r}")
-        t = world.terrain
-        col = min(int((x + t.half_extent) / t.tile_size), t.n - 1)
-        row = min(int((y + t.half_extent) / t.tile_size), t.n - 1)
-        tile = row * t.n + col
-        index = names.index(species)
-        if not world.ecology.habitat[index].reshape(-1)[tile]:
-            raise RpcDenied(ErrorCode.INVALID, f"({x:.1f}, {y:.1f}) is not {species} habitat; pick another spot")
-        energy = world.scenario.species[species].energy_gain
-        ids = world.ecology._spawn(world.entities, t, np.full(count, tile, np.int64),  # noqa: SLF001
-                                   np.full(count, index, np.int64), np.full(count, float(energy)))
-        return [int(i) for i in ids]
+        try:
+            return world.spawn_creatures(species, x, y, count)
+        except (InputError, CapacityError) as exc:
+            raise RpcDenied(ErrorCode.INVALID, f"{exc}; pick another spot or species") from None
 
     def kill(self, params: Any) -> dict[str, Any]:
         """Remove entity ``id`` (not a player's avatar: those leave with their connection)."""

@@ -7,7 +7,9 @@ Lifecycle: ``start()`` loads the last save if there is one, binds the port and s
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import json
 import logging
 import os
 import shutil
@@ -17,9 +19,12 @@ from typing import Any
 
 from websockets.asyncio.server import Server, serve
 
-from protocol import Ack, Bye, CloseCode, ErrorCode, Hello, Input, RpcRequest, RpcResponse
+from narrative.errors import NarrativeError
+from narrative.quest_board import RPC_METHODS as QUEST_METHODS
+from narrative.quest_board import QuestBoard
+from protocol import Ack, Bye, CloseCode, ErrorCode, Event, Hello, Input, RpcRequest, RpcResponse
 from protocol.messages import Message
-from worldsim import KIND_NAMES, Kind, World, load_scenario
+from worldsim import KIND_NAMES, Kind, World, load_scenario, saves
 from worldsim.errors import WorldError
 
 from .analytics_forwarder import AnalyticsForwarder
@@ -66,6 +71,14 @@ class WorldServer:
         self.viewer = Viewer(self, getattr(self.config, "runs_dir", None) or os.environ.get("WORLDLOOM_RUNS_DIR"))
         self.router.builtins.update(self.viewer.methods())
         self.room.add_tick_listener(self.viewer.rpc.sample_markets)
+        # quests are per player session: the board lives with the room (narrative/quest_board.py)
+        self.quests = QuestBoard(seed=self.world.seed, every_ticks=max(1, self.config.tick_rate))
+        for method in QUEST_METHODS:
+            self.router.builtins[f"quest.{method}"] = functools.partial(self._rpc_quest, method)
+        self.room.add_tick_listener(self._quest_tick)
+        self.viewer.rpc.quest_source = self
+        self._load_quests()
+        self.viewer.rpc.director_source = self
         self.room.add_tick_listener(self._after_tick)
         self._temp_spill = None if self.config.analytics_spill_dir else tempfile.mkdtemp(prefix="worldloom-spill-")
         self.analytics = AnalyticsForwarder(self.router, self.config.analytics_spill_dir or self._temp_spill or "")
@@ -158,8 +171,20 @@ class WorldServer:
         if not path:
             return None
         self.world.save(path)
+        saves.write_atomic(path + ".quests.json", json.dumps(self.quests.to_dict(), sort_keys=True).encode())
         log.info("saved world at tick %d to %s", self.world.tick, path)
         return path
+
+    def _load_quests(self) -> None:
+        """Quests saved next to the world save, if any (a damaged file is logged and ignored: quests restart)."""
+        path = (self.config.save_path or "") + ".quests.json"
+        if not self.config.save_path or not os.path.exists(path):
+            return
+        try:
+            with open(path, encoding="utf-8") as f:
+                self.quests.load_dict(json.load(f))
+        except (OSError, ValueError, NarrativeError) as exc:
+            log.error("quests in %s could not be restored (%s); quests start afresh", path, exc)
 
     def _after_tick(self, tick: int) -> None:
         self.router.expire(time.time())
@@ -205,10 +230,13 @@ class WorldServer:
             self.room.announce_join(slot)
             if slot.role == "player":
                 self.analytics.record("session_start", player=slot.name or slot.session_id, session=slot.session_id)
+        if slot.role == "player":
+            self.quests.add_player(slot.session_id, slot.entity)
         return slot
 
     def _record_session_end(self, slot: ClientSlot) -> None:
         if slot.role == "player":
+            self.quests.remove_player(slot.session_id)
             self.analytics.record("session_end", player=slot.name or slot.session_id, session=slot.session_id)
 
     def _authenticate(self, hello: Hello, now: float) -> None:
@@ -238,6 +266,56 @@ class WorldServer:
                 slot.said_bye = True
             case _:
                 pass
+
+    # ---------------------------------------------------------------- quests and the director
+    def _quest_tick(self, tick: int) -> None:
+        """Feed the tick's events to the quest board; send each player its quest updates as ``quest.update``."""
+        try:
+            updates = self.quests.on_tick(self.world, self.room.tick_events)
+        except NarrativeError:
+            log.exception("quest update failed; quests carry on next update")
+            return
+        if not updates:
+            return
+        slots = {s.session_id: s for s in self.room.slots.values() if s.role == "player"}
+        for update in updates:
+            slot = slots.get(update.player)
+            if slot is not None and slot.link is not None:
+                slot.link.session.send(Event(tick=tick, kind="quest.update", entity=slot.entity,
+                                             data=update.to_dict()))
+                slot.link.wake()
+
+    def _rpc_quest(self, method: str, slot: ClientSlot, params: Any) -> Any:
+        """``quest.<method>``: players manage their own quests; ``quest.list`` from a spectator or admin lists
+        every player's (the web viewer's panel)."""
+        if method == "list" and slot.role != "player":
+            return {"tick": self.world.tick, "quests": self.quest_list()}
+        if slot.role != "player":
+            raise RpcDenied(ErrorCode.UNAUTHORIZED, "quests are for players")
+        try:
+            return self.quests.rpc(self.world, slot.session_id, method, params)
+        except NarrativeError as exc:
+            raise RpcDenied(ErrorCode.INVALID, str(exc)) from None
+
+    def quest_list(self) -> list[dict[str, Any]]:
+        """Every player's offered and active quests in the viewer's shape."""
+        out = []
+        for player in sorted(self.quests.ledger.avatars):
+            for quest in self.quests.ledger.quests(player):
+                if quest.status not in ("offered", "active"):
+                    continue
+                d = self.quests.describe(quest)
+                out.append({"id": d["id"], "title": d["title"], "state": d["status"], "giver": d["giver_name"],
+                            "player": player, "motivation": d["motivation"], "objective": d["objective"],
+                            "steps": [{"name": str(d["step"]), "state": d["status"]}]})
+        return out
+
+    def director_state(self) -> dict[str, Any]:
+        """The narrative system's director view, or a typed refusal when the world has none."""
+        system = self.world.systems.get("narrative")
+        if system is None:
+            raise RpcDenied(ErrorCode.UNEXPECTED, "this world has no narrative system (no director)")
+        return dict(system.director_state())
 
     # ---------------------------------------------------------------- built-in RPCs and status
     def _rpc_room_info(self, slot: ClientSlot, params: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from narrative.facts import facts_from_world
@@ -41,8 +42,10 @@ def test_facts_from_a_world_with_the_npc_system() -> None:
 
 
 def test_facts_from_a_world_without_npc_system_use_the_wanderers() -> None:
-    world = World.from_scenario(load_scenario("meadow", {"physics.enabled": False, "species.sheep.count": 50,
-                                                         "species.wolf.count": 10}), seed=1)
+    scenario = load_scenario("meadow", {"physics.enabled": False, "species.sheep.count": 50,
+                                        "species.wolf.count": 10, "world.wanderers": 150})
+    scenario = msgspec.structs.replace(scenario, systems={})  # meadow's townsfolk are NPCs; drop them here
+    world = World.from_scenario(scenario, seed=1)
     facts = facts_from_world(world)
     assert len(facts.npcs()) == 150
     assert {n.home for n in facts.npcs()} <= {"Millbrook", "Stonewatch"}

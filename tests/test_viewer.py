@@ -67,11 +67,17 @@ def test_terrain_metrics_settlement_and_missing_systems() -> None:
             assert len(s["ticks"]) >= 2 and len(s["price"]["food"]) == len(s["ticks"])
             for method, params, code in [("viewer.settlement", {"name": "Atlantis"}, INVALID),
                                          ("viewer.terrain", {"chunk": 99}, INVALID),
-                                         ("npc.inspect", {"id": 1}, UNEXPECTED), ("npc.summary", None, UNEXPECTED),
-                                         ("quest.list", None, UNEXPECTED), ("director.state", None, UNEXPECTED)]:
+                                         ("npc.inspect", {"id": 1}, INVALID)]:
                 with pytest.raises(RpcError) as err:
                     await c.call(method, params)
                 assert err.value.code == code, (method, err.value)
+
+            summary = await c.call("npc.summary")  # meadow has townsfolk, quests and a director
+            assert len(summary["ids"]) > 100 and summary["role_names"]
+            view = await c.call("npc.inspect", {"id": summary["ids"][0]})
+            assert view["name"] and set(view["needs"]) >= {"hunger", "rest"}
+            assert (await c.call("quest.list"))["quests"] == []  # no players, no quests
+            assert (await c.call("director.state"))["players"] == []
 
     run(scenario())
 

@@ -31,7 +31,7 @@ from .climate import Climate
 from .ecology import DEATH_CAUSES, Ecology
 from .economy import Economy
 from .errors import CapacityError, CorruptStateError, InputError, SaveError, ScenarioError
-from .events import EventLog, WorldEvent
+from .events import EVENT_KINDS, EventLog, WorldEvent
 from .kernels.movement import integrate_positions, select_arrived, steer_wanderers
 from .rng import RngStreams
 from .scenario import Scenario, from_json, to_json
@@ -227,6 +227,34 @@ class World:
                 raise InputError(f"player position {where.tolist()} is outside the world (half extent "
                                  f"{self.half_extent} m)")
         return self.entities.spawn(Kind.PLAYER, where, PLAYER_SPEED, False)
+
+    def spawn_creatures(self, species: str, x: float, y: float, count: int = 1) -> list[int]:
+        """``count`` creatures of ``species`` on the tile at (x, y) metres, with the species' ``energy_gain`` as
+        energy; returns their ids. Raises ``InputError`` (unknown species, bad count, a spot outside the world
+        or outside the species' habitat) or ``CapacityError``."""
+        names = list(self.scenario.species)
+        if species not in names:
+            raise InputError(f"unknown species {species!r}; this world has {names}")
+        count = operator.index(count)
+        if not 1 <= count <= 10_000:
+            raise InputError(f"count must be in 1..10000, got {count}")
+        x, y = float(x), float(y)
+        if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > self.half_extent:
+            raise InputError(f"({x}, {y}) is outside the world (half extent {self.half_extent} m)")
+        t = self.terrain
+        tile = (min(int((y + t.half_extent) / t.tile_size), t.n - 1) * t.n
+                + min(int((x + t.half_extent) / t.tile_size), t.n - 1))
+        index = names.index(species)
+        if not self.ecology.habitat[index].reshape(-1)[tile]:
+            raise InputError(f"({x:.1f}, {y:.1f}) is not {species} habitat")
+        if self.entities.capacity - self.entities.count < count:
+            raise CapacityError(f"no room for {count} more entities")
+        energy = float(self.scenario.species[species].energy_gain)
+        ids = self.ecology._spawn(self.entities, t, np.full(count, tile, np.int64), np.full(count, index, np.int64),
+                                  np.full(count, energy))
+        self.events.emit_batch(self.tick, "creature.born", ids, {"species": self.ecology.names},
+                               parent=np.zeros(count, np.int64), species=np.full(count, index, np.int64))
+        return [int(i) for i in ids]
 
     def despawn(self, entity_id: int) -> None:
         """Remove an entity; its id goes stale. Raises ``StaleEntityError``."""
@@ -428,6 +456,11 @@ class World:
     @property
     def biome_names(self) -> list[str]:
         return self.terrain.biome_names
+
+    def event_kinds(self) -> tuple[str, ...]:
+        """Every kind this world can emit: ``EVENT_KINDS`` and its attached systems' ``EVENT_KINDS``."""
+        extra = [k for system in self.systems.values() for k in getattr(system, "EVENT_KINDS", ())]
+        return tuple(dict.fromkeys([*EVENT_KINDS, *extra]))
 
     def drain_events(self) -> list[WorldEvent]:
         """Every event since the last drain, in order (see ``worldsim.events``)."""
