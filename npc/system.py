@@ -36,7 +36,7 @@ from .errors import NpcDataError, NpcInputError
 from .gossip import GossipParams, exchange, reach
 from .kernels import acting, perception
 from .kernels.acting import V_ATTACK, V_EAT, V_PATROL, V_SELL, V_STEAL, V_WANDER, lock_state
-from .kernels.perception import bucket_points
+from .kernels.perception import bucket_points, match_meetings
 from .memory import DEFAULT_HALF_LIFE_HOURS, MemoryKind, MemoryStore
 from .population import place_population
 from .settings import NpcSettings, check_settings, decode_settings
@@ -182,7 +182,10 @@ class NpcSystem:
         self._neighbours = getattr(perception, f"neighbours_{variant}")
         self._safety = self.need_names.index("safety") if "safety" in self.need_names else -1
         self._resting = np.array([v == VERBS.index("rest") for v in design.verb], dtype=np.bool_)
-        self._hours_since_think = np.zeros(1)
+        self._hours_since_think = np.zeros(2)  # in-game hours since the last think, since the last housekeeping
+        self._seen_threat = np.zeros(n, dtype=np.int64)
+        every = self.settings.think_every
+        self._housekeeping_every = every * max(1, round(self.tick_rate / every))  # about once a second
         self._worked = np.zeros(n)
         self._needs_mark = self.needs.copy()
         if fresh:
@@ -252,7 +255,7 @@ class NpcSystem:
                            self.settings.work_rate, vel, at_target, worked)
         t.vel[rows[alive]] = vel[alive]
         self._worked += worked
-        self._hours_since_think[0] += hours
+        self._hours_since_think += hours
         if think:
             self._think_tick(world, tick, xy, alive, at_target)
 
@@ -273,12 +276,17 @@ class NpcSystem:
         self.health = np.where(alive, np.minimum(self.max_health, self.health + heal), self.health)
         self._steal(world, tick, verbs, xy, alive)
         self._meet(world, tick, alive)
-        self.memory.decay(hours, DEFAULT_HALF_LIFE_HOURS)
-        self.relations.decay(hours, self.settings.relation_decay)
         self._hours_since_think[0] = 0.0
-        self._need_events(world, tick, self._needs_mark, alive)
-        self._needs_mark = self.needs.copy()
+        if self._housekeeping_due(tick):  # slow fading and need alarms, about once a real second
+            slow = float(self._hours_since_think[1])
+            self.memory.decay(slow, DEFAULT_HALF_LIFE_HOURS)
+            self.relations.decay(slow, self.settings.relation_decay)
+            self._hours_since_think[1] = 0.0
+            self._need_events(world, tick, self._needs_mark, alive)
+            self._needs_mark = self.needs.copy()
 
+    def _housekeeping_due(self, tick: int) -> bool:
+        return tick % self._housekeeping_every == 0
     def _sync(self, world: Any, tick: int) -> None:
         """Rows despawned by someone else (an admin, a script) are deaths."""
         t = world.entities
@@ -375,14 +383,21 @@ class NpcSystem:
         order = np.zeros(n, dtype=np.int64)
         bucket_points(xy, self.world_half, ncell, nside, start, order)
         self._neighbours(xy, alive, r, self.world_half, ncell, nside, start, order, self._crowd, self._partner)
-        self._remember_threats(world, alive)
+        self._remember_threats(world, alive, refresh=self._housekeeping_due(world.tick))
 
-    def _remember_threats(self, world: Any, alive: npt.NDArray[np.bool_]) -> None:
-        """Peaceful NPCs who see a threat remember where (refreshing the same fact costs nothing new)."""
+    def _remember_threats(self, world: Any, alive: npt.NDArray[np.bool_], refresh: bool) -> None:
+        """Peaceful NPCs who see a threat remember who and where: at once for a new sighting, and for every
+        sighting at housekeeping time (``refresh``: the place and salience of a threat still in view)."""
         seen = np.flatnonzero(alive & ~self.hostile & (self._threat_kind > 0))
+        subject = self._threat_entity(world, seen)
+        last = self._seen_threat.copy()
+        self._seen_threat[:] = 0
+        self._seen_threat[seen] = subject
+        if not refresh:
+            new = subject != last[seen]
+            seen, subject = seen[new], subject[new]
         if not len(seen):
             return
-        subject = self._threat_entity(world, seen)
         self.memory.remember(seen, MemoryKind.THREAT, FACT_THREAT | subject, subject=subject, object=0,
                              x=self._threat_xy[seen, 0], y=self._threat_xy[seen, 1], value=1.0, salience=0.8,
                              tick=world.tick, hops=0)
@@ -580,17 +595,11 @@ class NpcSystem:
         candidates = np.flatnonzero(due)
         if not len(candidates):
             return
-        busy = np.zeros(self.n, dtype=np.bool_)
-        pairs = []
-        for i in candidates.tolist():
-            j = int(partner[i])
-            if busy[i] or busy[j] or not due[j] or self.hostile[i] != self.hostile[j]:
-                continue
-            busy[i] = busy[j] = True
-            pairs.append((i, j))
-        if not pairs:
+        pairs = np.zeros((len(candidates), 2), dtype=np.int64)
+        k = match_meetings(candidates, partner, due, self.hostile, np.zeros(self.n, dtype=np.bool_), pairs)
+        if not k:
             return
-        p = np.array(pairs, dtype=np.int64)
+        p = pairs[:k]
         interval = max(1, round(self.settings.meet_interval * self.tick_rate))
         self.next_meet[p.reshape(-1)] = tick + interval
         self.counters[3] += len(p)
@@ -766,7 +775,7 @@ class NpcSystem:
               "rumour_facts", "home", "places", "patrol", "work_node", "town", "role",
               # perception between two thinks (think_every > 1) shapes the ticks in between
               "_threat_xy", "_threat_dist", "_threat_kind", "_threat_ref", "_partner", "_crowd", "_player_xy",
-              "_player_dist", "_inputs", "_needs_mark", "_hours_since_think", "_worked")
+              "_player_dist", "_inputs", "_needs_mark", "_hours_since_think", "_worked", "_seen_threat")
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         """Everything that shapes the future (saved and hashed with the world)."""

@@ -14,6 +14,10 @@ import numpy as np
 from numba import njit, prange
 
 
+NEIGHBOUR_CAP = 16
+"""An NPC in a crowd stops looking after this many neighbours (its partner is the nearest of those)."""
+
+
 @njit(cache=True, nogil=True)
 def bucket_points(xy, half_extent, cell, side, start, order):
     """Counting sort of points into a ``side`` x ``side`` grid of ``cell`` metres.
@@ -150,12 +154,16 @@ def _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order,
                 if d < best_d or (d == best_d and j < out_partner[i]):
                     best_d = d
                     out_partner[i] = j
+                if out_count[i] >= NEIGHBOUR_CAP:  # a crowd: enough noticed (inputs cap the crowd at 8)
+                    return
 
 
 @njit(cache=True, nogil=True)
 def neighbours_serial(xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
-    """Per NPC: how many other live NPCs stand within ``radius`` metres, and the nearest one (lowest row on
-    ties; -1 if none). ``xy`` (n, 2) float64 is also the grid's point set (``cell`` >= ``radius``)."""
+    """Per NPC: how many other live NPCs stand within ``radius`` metres (counting stops at
+    ``NEIGHBOUR_CAP``), and the nearest of those (lowest row on ties; -1 if none). ``xy`` (n, 2) float64 is
+    also the grid's point set (``cell`` >= ``radius``); cells are scanned in a fixed order, so the result is
+    deterministic."""
     for i in range(xy.shape[0]):
         _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner)
 
@@ -165,3 +173,28 @@ def neighbours_parallel(xy, alive, radius, half_extent, cell, side, start, order
     """``neighbours_serial`` split over threads."""
     for i in prange(xy.shape[0]):
         _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner)
+
+
+@njit(cache=True, nogil=True)
+def match_meetings(candidates, partner, due, hostile, busy, out_pairs):
+    """Greedy pairing in ascending candidate order: i meets its nearest neighbour ``partner[i]`` when both are
+    due, neither is already talking this tick and both are on the same side (hostile or not).
+
+    Args:
+        candidates: (c,) int64 rows, ascending. partner: (n,) int64 (-1: none). due, hostile: (n,) bool.
+        busy: (n,) bool scratch, all False on entry. out_pairs: (c, 2) int64 out.
+    Returns:
+        k, the number of pairs written to ``out_pairs[:k]``.
+    """
+    k = 0
+    for t in range(candidates.shape[0]):
+        i = candidates[t]
+        j = partner[i]
+        if j < 0 or busy[i] or busy[j] or not due[j] or hostile[i] != hostile[j]:
+            continue
+        busy[i] = True
+        busy[j] = True
+        out_pairs[k, 0] = i
+        out_pairs[k, 1] = j
+        k += 1
+    return k
