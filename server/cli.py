@@ -144,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--no-services", action="store_true", help="do not start the asset and analytics services")
     from assets_gen import cli as assets_cli
 
-    from . import headless
+    from . import headless, npc_cli
 
     assets_cli.add_parser(sub)
     headless.add_parsers(sub)
+    npc_cli.add_parser(sub)
     p_token = sub.add_parser("token", help="print a signed token for a role")
     p_token.add_argument("--role", choices=[r for r in ROLES if r != "resume"], default="admin")
     p_token.add_argument("--sub", default="operator", help="subject (who the token is for)")

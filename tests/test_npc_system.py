@@ -251,3 +251,15 @@ def test_cpu_figure_is_printed(town_runs: list[dict]) -> None:
     """Not a timing assert (machines are noisy): the figure is reported for the issue's < 1 s check."""
     print(f"\ntown scenario: {town_runs[0]['cpu']:.3f} s CPU for two in-game days "
           f"({time.strftime('%H:%M')}, this machine)")
+
+
+def test_worldloom_npc_lists_and_inspects() -> None:
+    exe = [sys.executable, "-m", "server.cli", "npc", "town", "--ticks", "200"]
+    listing = subprocess.run(exe + ["--json"], capture_output=True, text=True, cwd=ROOT, timeout=300, check=True)
+    rows = json.loads(listing.stdout)
+    assert len(rows) == 25 and {"id", "name", "role", "action"} <= set(rows[0])
+    one = subprocess.run(exe + ["--name", rows[0]["name"]], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         check=True)
+    assert rows[0]["name"] in one.stdout and "why (every action" in one.stdout
+    bad = subprocess.run(exe + ["--name", "Nobody"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert bad.returncode == 2 and "nobody called 'Nobody'" in bad.stderr
