@@ -49,6 +49,9 @@ def _warm_up() -> None:
     from .interest import SpatialGrid
     from .snapshots import SnapshotFrames, TickFrame
 
+    town = World.from_scenario(load_scenario("town"))  # NPC, director and ecology kernels (compiled once, cached)
+    for _ in range(5):
+        town.step()
     scratch = World(seed=0, half_extent=10.0, npc_count=4)
     player = scratch.spawn_player()
     scratch.apply_input(player, 1.0, 0.0)
@@ -289,7 +292,7 @@ class WorldServer:
         """``quest.<method>``: players manage their own quests; ``quest.list`` from a spectator or admin lists
         every player's (the web viewer's panel)."""
         if method == "list" and slot.role != "player":
-            return {"tick": self.world.tick, "quests": self.quest_list()}
+            return self.viewer.rpc.quest_list(slot, params)  # its quest_source is this server by default
         if slot.role != "player":
             raise RpcDenied(ErrorCode.UNAUTHORIZED, "quests are for players")
         try:
