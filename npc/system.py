@@ -84,7 +84,10 @@ class NpcSystem:
             raise ScenarioError(source, "systems.npc.design", f"a valid design ({exc})") from None
         economy = world.economy
         check_settings(s, source, list(economy.settlements), list(design.role_names))
-        return cls(world, s, design, fresh)
+        try:
+            return cls(world, s, design, fresh)
+        except NpcDataError as exc:  # a role's trained policy could not be loaded
+            raise ScenarioError(source, "systems.npc.design", f"a usable design ({exc})") from None
 
     def __init__(self, world: Any, s: NpcSettings, design: Any, fresh: bool) -> None:
         self.settings = s
@@ -182,6 +185,7 @@ class NpcSystem:
         self._neighbours = getattr(perception, f"neighbours_{variant}")
         self._safety = self.need_names.index("safety") if "safety" in self.need_names else -1
         self._resting = np.array([v == VERBS.index("rest") for v in design.verb], dtype=np.bool_)
+        self._drivers = _policy_drivers(design)
         self._hours_since_think = np.zeros(2)  # in-game hours since the last think, since the last housekeeping
         self._seen_threat = np.zeros(n, dtype=np.int64)
         every = self.settings.think_every
@@ -253,6 +257,12 @@ class NpcSystem:
         self._move_and_act(self.action, alive, d.verb, d.target, d.effects, xy, self.target, self.lost, self.speed,
                            self.settings.arrive, self.needs, d.decay, hours, self.carry, self.capacity,
                            self.settings.work_rate, vel, at_target, worked)
+        for role, driver in self._drivers.items():  # roles driven by a trained policy (npc/rl): one batch each
+            idx = np.flatnonzero(alive & (self.role == role))
+            if len(idx):
+                from .rl.policy import needs_from_npc_system
+
+                vel[idx, :2] = driver.act(world, self.table_row[idx], needs_from_npc_system(self, idx))
         t.vel[rows[alive]] = vel[alive]
         self._worked += worked
         self._hours_since_think += hours
@@ -359,8 +369,9 @@ class NpcSystem:
             bucket_points(cxy, self.world_half, cell, side, start, order)
             index = np.full(n, -1, dtype=np.int64)
             dist = np.full(n, np.inf)
-            self._nearest_hostile(query, xy, self.faction, self.sight, cxy, cfaction, cself, hostility, self.world_half,
-                            cell, side, start, order, terrain.elevation, terrain.tile_size, EYE_HEIGHT, index, dist)
+            self._nearest_hostile(query, xy, self.faction, self.sight, cxy[order], cfaction[order], cself[order],
+                                  hostility, self.world_half, cell, side, start, order, terrain.elevation,
+                                  terrain.tile_size, EYE_HEIGHT, index, dist)
             seen = query[index[query] >= 0]
             j = index[seen]
             self._threat_dist[seen] = np.minimum(dist[seen], FAR)
@@ -382,7 +393,8 @@ class NpcSystem:
         start = np.zeros(nside * nside + 1, dtype=np.int64)
         order = np.zeros(n, dtype=np.int64)
         bucket_points(xy, self.world_half, ncell, nside, start, order)
-        self._neighbours(xy, alive, r, self.world_half, ncell, nside, start, order, self._crowd, self._partner)
+        self._neighbours(xy, alive, xy[order], alive[order], r, self.world_half, ncell, nside, start, order,
+                         self._crowd, self._partner)
         self._remember_threats(world, alive, refresh=self._housekeeping_due(world.tick))
 
     def _remember_threats(self, world: Any, alive: npt.NDArray[np.bool_], refresh: bool) -> None:
@@ -812,6 +824,25 @@ class NpcSystem:
                                    if k.startswith("standing.")})
         self.faction = self.design.role_faction[self.role].astype(np.int64)
         self.hostile = self.design.role_hostile[self.role].astype(np.bool_)
+
+
+def _policy_drivers(design: Any) -> dict[int, Any]:
+    """A ``PolicyDriver`` per role whose design names a trained policy (torch is imported only then).
+    Raises ``NpcDataError`` naming the role when the file cannot be used."""
+    paths = {r: p for r, p in enumerate(design.role_policy) if p}
+    if not paths:
+        return {}
+    from .rl.errors import RlError
+    from .rl.policy import PolicyDriver
+
+    drivers = {}
+    for role, path in paths.items():
+        try:
+            drivers[role] = PolicyDriver(path)
+        except RlError as exc:
+            raise NpcDataError(design.source, f"roles.{design.role_names[role]}.policy", f"a usable policy ({exc})") \
+                from None
+    return drivers
 
 
 def _passable(terrain: Any, x: float, y: float) -> bool:

@@ -134,6 +134,11 @@ async def _serve(config: ServerConfig, bots: int = 0, services: bool = False, st
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # RL training is one readable script with its own documented Args
+        from npc.rl.train import main as train_main
+
+        return int(train_main(argv[1:]) or 0)
     parser = argparse.ArgumentParser(prog="worldloom", description="Worldloom simulation server")
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run the server")
@@ -154,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     p_token.add_argument("--sub", default="operator", help="subject (who the token is for)")
     p_token.add_argument("--ttl", type=float, default=24 * 3600, help="validity in seconds")
     p_token.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    sub.add_parser("train", help="train an NPC policy with RL: worldloom train TASK --steps N --out DIR (docs/rl.md)",
+                   add_help=False)
     p_hash = sub.add_parser("hash", help="run N ticks headless and print the world hash")
     p_hash.add_argument("--seed", type=int, default=1)
     p_hash.add_argument("--ticks", type=int, default=100)

@@ -64,8 +64,8 @@ def test_nearest_hostile_matches_brute_force(npcs: list, others: list, seed: int
     got = []
     for variant in (perception.nearest_hostile_serial, perception.nearest_hostile_parallel):
         index, dist = np.full(n, -1, np.int64), np.full(n, np.inf)
-        variant(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, H, 15.0, side, start, order, elev,
-                4.0, 1.6, index, dist)
+        variant(query, qxy, qfaction, sight, cxy[order], cfaction[order], cself[order], hostile, H, 15.0, side,
+                start, order, elev, 4.0, 1.6, index, dist)
         got.append((index.copy(), dist.copy()))
     assert np.array_equal(got[0][0], got[1][0]) and np.array_equal(got[0][1], got[1][1])
     for i in range(n):
@@ -74,8 +74,9 @@ def test_nearest_hostile_matches_brute_force(npcs: list, others: list, seed: int
             g = cfaction[j]
             if cself[j] == i or (g == -2 and not hostile[qfaction[i], 2]) or (g >= 0 and not hostile[qfaction[i], g]):
                 continue
-            d = math.hypot(cxy[j, 0] - qxy[i, 0], cxy[j, 1] - qxy[i, 1])
-            if d > sight[i] or not los_reference(elev, 4.0, qxy[i, 0], qxy[i, 1], cxy[j, 0], cxy[j, 1], 1.6):
+            dx, dy = cxy[j, 0] - qxy[i, 0], cxy[j, 1] - qxy[i, 1]
+            d = dx * dx + dy * dy  # the kernel compares squared distances (tiny ones underflow alike)
+            if d > sight[i] ** 2 or not los_reference(elev, 4.0, qxy[i, 0], qxy[i, 1], cxy[j, 0], cxy[j, 1], 1.6):
                 continue
             if d < best_d or (d == best_d and j < best):
                 best, best_d = j, d
@@ -93,15 +94,18 @@ def test_neighbours_match_brute_force(pts: list, radius: float) -> None:
     out = []
     for variant in (perception.neighbours_serial, perception.neighbours_parallel):
         count, partner = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        variant(xy, alive, radius, H, radius, side, start, order, count, partner)
+        variant(xy, alive, xy[order], alive[order], radius, H, radius, side, start, order, count, partner)
         out.append((count.copy(), partner.copy()))
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
     for i in range(n):
-        near = [j for j in range(n) if j != i and alive[j] and alive[i]
-                and math.hypot(*(xy[j] - xy[i])) <= radius]
+        def d2(j: int, i: int = i) -> float:
+            dx, dy = xy[j, 0] - xy[i, 0], xy[j, 1] - xy[i, 1]
+            return dx * dx + dy * dy
+
+        near = [j for j in range(n) if j != i and alive[j] and alive[i] and d2(j) <= radius * radius]
         if len(near) < NEIGHBOUR_CAP:
             assert out[0][0][i] == len(near)
-            expect = min(near, key=lambda j: (math.hypot(*(xy[j] - xy[i])), j)) if near else -1
+            expect = min(near, key=lambda j: (d2(j), j)) if near else -1
             assert out[0][1][i] == expect
         else:
             assert out[0][0][i] == NEIGHBOUR_CAP and out[0][1][i] in near

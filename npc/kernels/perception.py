@@ -13,7 +13,6 @@ import math
 import numpy as np
 from numba import njit, prange
 
-
 NEIGHBOUR_CAP = 16
 """An NPC in a crowd stops looking after this many neighbours (its partner is the nearest of those)."""
 
@@ -76,28 +75,30 @@ def _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, h
     f = qfaction[i]
     cx = min(max(int((x + half_extent) / cell), 0), side - 1)
     cy = min(max(int((y + half_extent) / cell), 0), side - 1)
-    best, best_d = -1, np.inf
+    best, best_d2 = -1, np.inf
+    r2 = r * r
     for gy in range(max(cy - 1, 0), min(cy + 2, side)):
         for gx in range(max(cx - 1, 0), min(cx + 2, side)):
             c = gy * side + gx
-            for p in range(start[c], start[c + 1]):
+            for p in range(start[c], start[c + 1]):  # candidates stored in grid order: memory reads stay local
                 j = order[p]
-                if cself[j] == i:
+                if cself[p] == i:
                     continue
-                g = cfaction[j]
+                g = cfaction[p]
                 if g == -2:
                     if not hostile[f, players]:
                         continue
                 elif g >= 0 and not hostile[f, g]:
                     continue
-                d = math.hypot(cxy[j, 0] - x, cxy[j, 1] - y)
-                if d > r or d > best_d or (d == best_d and j > best):
+                dx, dy = cxy[p, 0] - x, cxy[p, 1] - y
+                d2 = dx * dx + dy * dy  # squared metres: no square root until the winner is known
+                if d2 > r2 or d2 > best_d2 or (d2 == best_d2 and j > best):
                     continue
-                if not line_of_sight(elevation, tile_size, half_extent, x, y, cxy[j, 0], cxy[j, 1], eye):
+                if not line_of_sight(elevation, tile_size, half_extent, x, y, cxy[p, 0], cxy[p, 1], eye):
                     continue
-                best, best_d = j, d
+                best, best_d2 = j, d2
     out_index[i] = best
-    out_dist[i] = best_d
+    out_dist[i] = math.sqrt(best_d2) if best >= 0 else np.inf
 
 
 @njit(cache=True, nogil=True)
@@ -110,7 +111,8 @@ def nearest_hostile_serial(query, qxy, qfaction, sight, cxy, cfaction, cself, ho
         qxy: (n, 2) float64 NPC positions; qfaction (n,) int64; sight (n,) float64 metres.
         cxy: (m, 2) float64 candidate positions; cfaction (m,) int64 faction index, or -1 (a predator: a
             threat to everyone) or -2 (a player); cself (m,) int64 the NPC row a candidate is (-1 for
-            others), so nobody sees itself.
+            others), so nobody sees itself -- all three **in grid order** (``x[order]``), so a cell's
+            candidates sit next to each other in memory; ``out_index`` is an index into the original order.
         hostile: (F, F + 1) bool, [f, g] faction f treats g as hostile; column F: f attacks players.
         start, order: the candidates' grid (``bucket_points`` with ``cell`` >= every sight radius).
         elevation: (n, n) float64 metres; tile_size metres; eye metres above ground.
@@ -131,7 +133,8 @@ def nearest_hostile_parallel(query, qxy, qfaction, sight, cxy, cfaction, cself, 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+def _neighbours_row(i, xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
+                    out_partner):
     out_count[i] = 0
     out_partner[i] = -1
     if not alive[i]:
@@ -139,40 +142,46 @@ def _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order,
     x, y = xy[i, 0], xy[i, 1]
     cx = min(max(int((x + half_extent) / cell), 0), side - 1)
     cy = min(max(int((y + half_extent) / cell), 0), side - 1)
-    best_d = np.inf
+    best_d2 = np.inf
+    r2 = radius * radius
     for gy in range(max(cy - 1, 0), min(cy + 2, side)):
         for gx in range(max(cx - 1, 0), min(cx + 2, side)):
             c = gy * side + gx
             for p in range(start[c], start[c + 1]):
                 j = order[p]
-                if j == i or not alive[j]:
+                if j == i or not salive[p]:
                     continue
-                d = math.hypot(xy[j, 0] - x, xy[j, 1] - y)
-                if d > radius:
+                dx, dy = sxy[p, 0] - x, sxy[p, 1] - y
+                d2 = dx * dx + dy * dy
+                if d2 > r2:
                     continue
                 out_count[i] += 1
-                if d < best_d or (d == best_d and j < out_partner[i]):
-                    best_d = d
+                if d2 < best_d2 or (d2 == best_d2 and j < out_partner[i]):
+                    best_d2 = d2
                     out_partner[i] = j
                 if out_count[i] >= NEIGHBOUR_CAP:  # a crowd: enough noticed (inputs cap the crowd at 8)
                     return
 
 
 @njit(cache=True, nogil=True)
-def neighbours_serial(xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+def neighbours_serial(xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count, out_partner):
     """Per NPC: how many other live NPCs stand within ``radius`` metres (counting stops at
     ``NEIGHBOUR_CAP``), and the nearest of those (lowest row on ties; -1 if none). ``xy`` (n, 2) float64 is
-    also the grid's point set (``cell`` >= ``radius``); cells are scanned in a fixed order, so the result is
-    deterministic."""
+    also the grid's point set (``cell`` >= ``radius``), ``sxy``/``salive`` the same in grid order
+    (``xy[order]``: a cell's points are adjacent in memory); cells are scanned in a fixed order, so the
+    result is deterministic."""
     for i in range(xy.shape[0]):
-        _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner)
+        _neighbours_row(i, xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
+                        out_partner)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def neighbours_parallel(xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+def neighbours_parallel(xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
+                        out_partner):
     """``neighbours_serial`` split over threads."""
     for i in prange(xy.shape[0]):
-        _neighbours_row(i, xy, alive, radius, half_extent, cell, side, start, order, out_count, out_partner)
+        _neighbours_row(i, xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
+                        out_partner)
 
 
 @njit(cache=True, nogil=True)

@@ -81,9 +81,9 @@ class WorldloomEnv(gym.Env[npt.NDArray[np.float32], np.int64]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
-        super().reset(seed=seed)
-        apply_options(self.core.params[0], options, ignore=SCENARIO_OPTIONS)
+        apply_options(self.core.params[0], options, ignore=SCENARIO_OPTIONS)  # validated before anything changes
         apply_scenario_options(self.core, self.scenario, options)
+        super().reset(seed=seed)
         if seed is not None or not self._started:
             self.core.seed_worlds(self._all, [self.np_random])
             self._started = True

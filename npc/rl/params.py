@@ -112,13 +112,15 @@ def task_params(task: str) -> np.ndarray:
 def apply_options(row: np.ndarray, options: Mapping[str, Any] | None, ignore: frozenset[str] = frozenset()) -> None:
     """Write validated option values into a parameter row (N_PARAMS,) in place.
 
-    Keys in ``ignore`` are handled by the caller (e.g. ``map_seed``). Raises ``RlOptionError`` for an
-    unknown key, a non-number, a non-integer where an integer is needed, or a value out of range.
+    Keys in ``ignore`` are handled by the caller (e.g. ``map_seed``). All or nothing: on an error the row
+    is left as it was. Raises ``RlOptionError`` for an unknown key, a non-number, a non-integer where an
+    integer is needed, or a value out of range.
     """
     if not options:
         return
     if not isinstance(options, Mapping):
         raise RlOptionError("options", options, "a mapping of option names to numbers, or None")
+    staged = row.copy()
     for key, value in options.items():
         if key in ignore:
             continue
@@ -132,4 +134,5 @@ def apply_options(row: np.ndarray, options: Mapping[str, Any] | None, ignore: fr
             raise RlOptionError(key, value, f"a finite number in [{low}, {high}]")
         if key in INTEGER_OPTIONS and number != int(number):
             raise RlOptionError(key, value, "an integer")
-        row[column] = number
+        staged[column] = number
+    row[:] = staged

@@ -134,3 +134,20 @@ class PolicyDriver:
             ) -> npt.NDArray[np.float64]:
         """Velocities (k, 2) m/s (x east, y north) for the NPCs in ``rows``: the policy's move times ``speed``."""
         return MOVES[self.actions(self.observe(world, rows, needs))].astype(np.float64) * self.speed
+
+
+def needs_from_npc_system(system: object, indices: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The policy's needs (k, 3) -- hunger (0 fed .. 1 starving), energy, health in [0, 1] -- for NPCs
+    ``indices`` (k,) of the NPC system (``npc.system.NpcSystem``: its ``need_names``, ``needs`` (n, K) with
+    1 = satisfied, ``health`` and ``max_health`` (n,)). Hunger is ``1 - needs["hunger"]``, energy is
+    ``needs["rest"]``, health is ``health / max_health``; a need the design lacks reads as satisfied.
+    """
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    names = list(system.need_names)  # type: ignore[attr-defined]
+    needs = np.asarray(system.needs, dtype=np.float64)[idx]  # type: ignore[attr-defined]
+    fed = needs[:, names.index("hunger")] if "hunger" in names else np.ones(idx.size)
+    rested = needs[:, names.index("rest")] if "rest" in names else np.ones(idx.size)
+    health = np.asarray(system.health, dtype=np.float64)[idx]  # type: ignore[attr-defined]
+    top = np.asarray(system.max_health, dtype=np.float64)[idx]  # type: ignore[attr-defined]
+    out = np.stack([1.0 - fed, rested, np.divide(health, top, out=np.ones_like(health), where=top > 0)], axis=1)
+    return np.clip(out, 0.0, 1.0)
