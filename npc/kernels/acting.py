@@ -1,8 +1,9 @@
 """Acting kernels: decision inputs from state, where each action goes, movement and what happens at the target.
 
-All arrays are indexed by NPC row. Each kernel is a per-row function driven by a ``*_serial`` and a
-``*_parallel`` loop (threads pay off only for large populations); a row writes only its own outputs, so
-both agree exactly. Positions are metres, times in-game hours unless stated.
+All arrays are indexed by NPC row. Each kernel body is compiled as ``*_serial`` and ``*_parallel``
+(``variants.serial_and_parallel``); a row writes only its own outputs, so both agree exactly. Distances use
+``sqrt(dx*dx + dy*dy)`` (``math.hypot`` guards against overflow nobody needs at world scale and costs 3x).
+Positions are metres, times in-game hours unless stated.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import math
 
 from numba import njit, prange
+
+from .variants import serial_and_parallel
 
 # TARGETS order in npc.designs: none, home, work, market, tavern, threat, away, patrol, friend, player
 T_NONE, T_HOME, T_WORK, T_MARKET, T_TAVERN, T_THREAT, T_AWAY, T_PATROL, T_FRIEND, T_PLAYER = range(10)
@@ -20,103 +23,45 @@ DISTANCE_SCALE = 150.0
 """``distance.*`` inputs are metres / this, capped at 1."""
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _inputs_row(i, needs, alive, threat_dist, sight, player_dist, health, max_health, coins, carry, capacity,
-                daylight, hour, crowd, rumour, hostile, xy, places, out):
-    if not alive[i]:
-        return
-    k = needs.shape[1]
-    for j in range(k):
-        out[i, j] = needs[i, j]
-    r = max(sight[i], 1e-6)
-    out[i, k] = max(0.0, 1.0 - threat_dist[i] / r) if threat_dist[i] < r else 0.0
-    out[i, k + 1] = max(0.0, 1.0 - player_dist[i] / r) if player_dist[i] < r else 0.0
-    out[i, k + 2] = min(max(health[i] / max(max_health[i], 1e-6), 0.0), 1.0)
-    out[i, k + 3] = min(max(coins[i] / 100.0, 0.0), 1.0)
-    out[i, k + 4] = min(max(carry[i] / max(capacity[i], 1e-6), 0.0), 1.0)
-    out[i, k + 5] = daylight
-    out[i, k + 6] = hour / 24.0
-    out[i, k + 7] = min(crowd[i] / 8.0, 1.0)
-    out[i, k + 8] = min(max(rumour[i], 0.0), 1.0)
-    out[i, k + 9] = 1.0 if hostile[i] else 0.0
-    for p in range(4):
-        d = math.hypot(places[i, p, 0] - xy[i, 0], places[i, p, 1] - xy[i, 1])
-        out[i, k + 10 + p] = min(d / DISTANCE_SCALE, 1.0)
-
-
-@njit(cache=True, nogil=True)
-def assemble_inputs_serial(needs, alive, threat_dist, sight, player_dist, health, max_health, coins, carry, capacity,
-                           daylight, hour, crowd, rumour, hostile, xy, places, out):
+def _assemble_inputs(needs, alive, threat_dist, sight, player_dist, health, max_health, coins, carry, capacity,
+                     daylight, hour, crowd, rumour, hostile, xy, places, out):
     """Fill the (n, K + 14) float32 decision inputs: the K needs, then ``npc.designs.CONTEXT_INPUTS`` in order.
 
     Args:
-        needs (n, K) float32 in [0, 1]; threat_dist, player_dist (n,) metres (inf: none in sight);
+        needs (n, K) float32 in [0, 1]; threat_dist, player_dist (n,) metres (far: none in sight);
         sight (n,) metres; health, max_health, coins, carry (n,) float64; capacity (n,) float64 units;
         daylight in [0, 1]; hour in [0, 24); crowd (n,) int64 neighbours; rumour (n,) float32 salience;
         hostile (n,) bool; xy (n, 2); places (n, 4, 2) home, work, market, tavern positions.
     """
-    for i in range(needs.shape[0]):
-        _inputs_row(i, needs, alive, threat_dist, sight, player_dist, health, max_health, coins, carry, capacity,
-                    daylight, hour, crowd, rumour, hostile, xy, places, out)
+    n, k = needs.shape
+    for i in prange(n):
+        if not alive[i]:
+            continue
+        for j in range(k):
+            out[i, j] = needs[i, j]
+        r = max(sight[i], 1e-6)
+        out[i, k] = max(0.0, 1.0 - threat_dist[i] / r) if threat_dist[i] < r else 0.0
+        out[i, k + 1] = max(0.0, 1.0 - player_dist[i] / r) if player_dist[i] < r else 0.0
+        out[i, k + 2] = min(max(health[i] / max(max_health[i], 1e-6), 0.0), 1.0)
+        out[i, k + 3] = min(max(coins[i] / 100.0, 0.0), 1.0)
+        out[i, k + 4] = min(max(carry[i] / max(capacity[i], 1e-6), 0.0), 1.0)
+        out[i, k + 5] = daylight
+        out[i, k + 6] = hour / 24.0
+        out[i, k + 7] = min(crowd[i] / 8.0, 1.0)
+        out[i, k + 8] = min(max(rumour[i], 0.0), 1.0)
+        out[i, k + 9] = 1.0 if hostile[i] else 0.0
+        x, y = xy[i, 0], xy[i, 1]
+        for p in range(4):
+            dx, dy = places[i, p, 0] - x, places[i, p, 1] - y
+            out[i, k + 10 + p] = min(math.sqrt(dx * dx + dy * dy) / DISTANCE_SCALE, 1.0)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def assemble_inputs_parallel(needs, alive, threat_dist, sight, player_dist, health, max_health, coins, carry,
-                             capacity, daylight, hour, crowd, rumour, hostile, xy, places, out):
-    """``assemble_inputs_serial`` split over threads."""
-    for i in prange(needs.shape[0]):
-        _inputs_row(i, needs, alive, threat_dist, sight, player_dist, health, max_health, coins, carry, capacity,
-                    daylight, hour, crowd, rumour, hostile, xy, places, out)
+assemble_inputs_serial, assemble_inputs_parallel = serial_and_parallel(_assemble_inputs)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _target_row(i, action, alive, action_target, action_verb, xy, places, patrol, patrol_index, threat_xy,
-                has_threat, partner_xy, has_partner, player_xy, has_player, wander_goal, flee_distance,
-                half_extent, out_target, out_lost):
-    out_lost[i] = False
-    if not alive[i] or action[i] < 0:
-        return
-    a = action[i]
-    t = action_target[a]
-    x, y = xy[i, 0], xy[i, 1]
-    tx, ty = x, y
-    if action_verb[a] == V_WANDER:
-        tx, ty = wander_goal[i, 0], wander_goal[i, 1]
-    elif t == T_HOME or t == T_WORK or t == T_MARKET or t == T_TAVERN:
-        tx, ty = places[i, t - 1, 0], places[i, t - 1, 1]
-    elif t == T_THREAT:
-        if has_threat[i]:
-            tx, ty = threat_xy[i, 0], threat_xy[i, 1]
-        else:  # nobody in sight: head for the town centre, where people are
-            tx, ty = places[i, 2, 0], places[i, 2, 1]
-            out_lost[i] = True
-    elif t == T_AWAY and has_threat[i]:
-        dx, dy = x - threat_xy[i, 0], y - threat_xy[i, 1]
-        d = math.hypot(dx, dy)
-        if d < 1e-9:
-            dx, dy, d = 1.0, 0.0, 1.0
-        tx, ty = x + dx / d * flee_distance, y + dy / d * flee_distance
-    elif t == T_PATROL and patrol.shape[1] > 0:
-        p = patrol_index[i] % patrol.shape[1]
-        tx, ty = patrol[i, p, 0], patrol[i, p, 1]
-    elif t == T_FRIEND:
-        if has_partner[i]:
-            tx, ty = partner_xy[i, 0], partner_xy[i, 1]
-        else:
-            out_lost[i] = True
-    elif t == T_PLAYER:
-        if has_player[i]:
-            tx, ty = player_xy[i, 0], player_xy[i, 1]
-        else:
-            out_lost[i] = True
-    out_target[i, 0] = min(max(tx, -half_extent), half_extent)
-    out_target[i, 1] = min(max(ty, -half_extent), half_extent)
-
-
-@njit(cache=True, nogil=True)
-def choose_targets_serial(action, alive, action_target, action_verb, xy, places, patrol, patrol_index, threat_xy,
-                          has_threat, partner_xy, has_partner, player_xy, has_player, wander_goal, flee_distance,
-                          half_extent, out_target, out_lost):
+def _choose_targets(action, alive, action_target, action_verb, xy, places, patrol, patrol_index, threat_xy,
+                    has_threat, partner_xy, has_partner, player_xy, has_player, wander_goal, flee_distance,
+                    half_extent, out_target, out_lost):
     """Where each NPC is heading for its action (``out_target`` (n, 2) metres).
 
     ``places`` (n, 4, 2) home/work/market/tavern; ``patrol`` (n, P, 2) waypoints visited in turn
@@ -125,64 +70,52 @@ def choose_targets_serial(action, alive, action_target, action_verb, xy, places,
     A missing subject sets ``out_lost`` (n,) bool: no threat in sight sends the NPC to its town centre
     (where people are); no partner or player keeps it where it stands. A lost NPC's action does not happen.
     """
-    for i in range(action.shape[0]):
-        _target_row(i, action, alive, action_target, action_verb, xy, places, patrol, patrol_index, threat_xy,
-                    has_threat, partner_xy, has_partner, player_xy, has_player, wander_goal, flee_distance,
-                    half_extent, out_target, out_lost)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def choose_targets_parallel(action, alive, action_target, action_verb, xy, places, patrol, patrol_index, threat_xy,
-                            has_threat, partner_xy, has_partner, player_xy, has_player, wander_goal, flee_distance,
-                            half_extent, out_target, out_lost):
-    """``choose_targets_serial`` split over threads."""
     for i in prange(action.shape[0]):
-        _target_row(i, action, alive, action_target, action_verb, xy, places, patrol, patrol_index, threat_xy,
-                    has_threat, partner_xy, has_partner, player_xy, has_player, wander_goal, flee_distance,
-                    half_extent, out_target, out_lost)
+        out_lost[i] = False
+        if not alive[i] or action[i] < 0:
+            continue
+        a = action[i]
+        t = action_target[a]
+        x, y = xy[i, 0], xy[i, 1]
+        tx, ty = x, y
+        if action_verb[a] == V_WANDER:
+            tx, ty = wander_goal[i, 0], wander_goal[i, 1]
+        elif t == T_HOME or t == T_WORK or t == T_MARKET or t == T_TAVERN:
+            tx, ty = places[i, t - 1, 0], places[i, t - 1, 1]
+        elif t == T_THREAT:
+            if has_threat[i]:
+                tx, ty = threat_xy[i, 0], threat_xy[i, 1]
+            else:  # nobody in sight: head for the town centre, where people are
+                tx, ty = places[i, 2, 0], places[i, 2, 1]
+                out_lost[i] = True
+        elif t == T_AWAY and has_threat[i]:
+            dx, dy = x - threat_xy[i, 0], y - threat_xy[i, 1]
+            d = math.sqrt(dx * dx + dy * dy)
+            if d < 1e-9:
+                dx, dy, d = 1.0, 0.0, 1.0
+            tx, ty = x + dx / d * flee_distance, y + dy / d * flee_distance
+        elif t == T_PATROL and patrol.shape[1] > 0:
+            p = patrol_index[i] % patrol.shape[1]
+            tx, ty = patrol[i, p, 0], patrol[i, p, 1]
+        elif t == T_FRIEND:
+            if has_partner[i]:
+                tx, ty = partner_xy[i, 0], partner_xy[i, 1]
+            else:
+                out_lost[i] = True
+        elif t == T_PLAYER:
+            if has_player[i]:
+                tx, ty = player_xy[i, 0], player_xy[i, 1]
+            else:
+                out_lost[i] = True
+        out_target[i, 0] = min(max(tx, -half_extent), half_extent)
+        out_target[i, 1] = min(max(ty, -half_extent), half_extent)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _act_row(i, action, alive, action_verb, action_target, effects, xy, target, lost, speed, arrive, needs, decay,
-             hours, carry, capacity, work_rate, vel, at_target, worked):
-    worked[i] = 0.0
-    at_target[i] = False
-    if not alive[i]:
-        return
-    k = needs.shape[1]
-    a = action[i]
-    if a < 0:
-        for j in range(k):
-            needs[i, j] = min(max(needs[i, j] - decay[j] * hours, 0.0), 1.0)
-        return
-    dx, dy = target[i, 0] - xy[i, 0], target[i, 1] - xy[i, 1]
-    d = math.hypot(dx, dy)
-    t = action_target[a]
-    placed = t != T_NONE and t != T_AWAY and t != T_PATROL
-    if d > arrive:
-        vel[i, 0] = dx / d * speed[i]
-        vel[i, 1] = dy / d * speed[i]
-    else:
-        vel[i, 0] = 0.0
-        vel[i, 1] = 0.0
-    vel[i, 2] = 0.0
-    here = (d <= arrive or not placed) and not lost[i]
-    at_target[i] = here
-    for j in range(k):
-        v = needs[i, j] - decay[j] * hours
-        if here:
-            v += effects[a, j] * hours
-        needs[i, j] = min(max(v, 0.0), 1.0)
-    if here and action_verb[a] == V_WORK and t == T_WORK:
-        room = max(capacity[i] - carry[i], 0.0)
-        made = min(work_rate * hours, room)
-        carry[i] += made
-        worked[i] = made
+choose_targets_serial, choose_targets_parallel = serial_and_parallel(_choose_targets)
 
 
-@njit(cache=True, nogil=True)
-def move_and_act_serial(action, alive, action_verb, action_target, effects, xy, target, lost, speed, arrive, needs,
-                        decay, hours, carry, capacity, work_rate, vel, at_target, worked):
+def _move_and_act(action, alive, action_verb, action_target, effects, xy, target, lost, speed, arrive, needs, decay,
+                  hours, carry, capacity, work_rate, vel, at_target, worked):
     """Steer towards the target and apply the action where it happens.
 
     Velocity (n, 3) m/s points at the target at the NPC's speed until it is within ``arrive`` metres. At the
@@ -191,18 +124,43 @@ def move_and_act_serial(action, alive, action_verb, action_target, effects, xy, 
     stay in [0, 1]. A working NPC at work adds ``work_rate`` units/hour to ``carry`` up to ``capacity``;
     ``worked`` (n,) receives the units made this call. ``at_target`` (n,) bool out.
     """
-    for i in range(action.shape[0]):
-        _act_row(i, action, alive, action_verb, action_target, effects, xy, target, lost, speed, arrive, needs,
-                 decay, hours, carry, capacity, work_rate, vel, at_target, worked)
+    n, k = needs.shape
+    for i in prange(n):
+        worked[i] = 0.0
+        at_target[i] = False
+        if not alive[i]:
+            continue
+        a = action[i]
+        if a < 0:
+            for j in range(k):
+                needs[i, j] = min(max(needs[i, j] - decay[j] * hours, 0.0), 1.0)
+            continue
+        dx, dy = target[i, 0] - xy[i, 0], target[i, 1] - xy[i, 1]
+        d = math.sqrt(dx * dx + dy * dy)
+        t = action_target[a]
+        placed = t != T_NONE and t != T_AWAY and t != T_PATROL
+        if d > arrive:
+            vel[i, 0] = dx / d * speed[i]
+            vel[i, 1] = dy / d * speed[i]
+        else:
+            vel[i, 0] = 0.0
+            vel[i, 1] = 0.0
+        vel[i, 2] = 0.0
+        here = (d <= arrive or not placed) and not lost[i]
+        at_target[i] = here
+        for j in range(k):
+            v = needs[i, j] - decay[j] * hours
+            if here:
+                v += effects[a, j] * hours
+            needs[i, j] = min(max(v, 0.0), 1.0)
+        if here and action_verb[a] == V_WORK and t == T_WORK:
+            room = max(capacity[i] - carry[i], 0.0)
+            made = min(work_rate * hours, room)
+            carry[i] += made
+            worked[i] = made
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def move_and_act_parallel(action, alive, action_verb, action_target, effects, xy, target, lost, speed, arrive, needs,
-                          decay, hours, carry, capacity, work_rate, vel, at_target, worked):
-    """``move_and_act_serial`` split over threads."""
-    for i in prange(action.shape[0]):
-        _act_row(i, action, alive, action_verb, action_target, effects, xy, target, lost, speed, arrive, needs,
-                 decay, hours, carry, capacity, work_rate, vel, at_target, worked)
+move_and_act_serial, move_and_act_parallel = serial_and_parallel(_move_and_act)
 
 
 @njit(cache=True, nogil=True)

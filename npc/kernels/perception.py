@@ -2,8 +2,8 @@
 
 Grids are counting-sorted (``bucket_points``): ``start`` (cells + 1,) offsets into ``order`` (m,) so a cell's
 points are ``order[start[c]:start[c + 1]]`` in ascending index order, which keeps every query deterministic.
-Each query kernel comes as ``*_serial`` and ``*_parallel`` (threads pay off only for large populations);
-both run the same per-row function and each row writes only its own outputs, so they agree exactly.
+Each query kernel is compiled as ``*_serial`` and ``*_parallel`` (``variants.serial_and_parallel``;
+threads pay off only for large populations); each row writes only its own outputs, so they agree exactly.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from .variants import serial_and_parallel
 
 NEIGHBOUR_CAP = 16
 """An NPC in a crowd stops looking after this many neighbours (its partner is the nearest of those)."""
@@ -66,44 +68,8 @@ def line_of_sight(elevation, tile_size, half_extent, x0, y0, x1, y1, eye):
     return True
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side,
-                         start, order, elevation, tile_size, eye, out_index, out_dist):
-    players = hostile.shape[1] - 1
-    i = query[k]
-    x, y, r = qxy[i, 0], qxy[i, 1], sight[i]
-    f = qfaction[i]
-    cx = min(max(int((x + half_extent) / cell), 0), side - 1)
-    cy = min(max(int((y + half_extent) / cell), 0), side - 1)
-    best, best_d2 = -1, np.inf
-    r2 = r * r
-    for gy in range(max(cy - 1, 0), min(cy + 2, side)):
-        for gx in range(max(cx - 1, 0), min(cx + 2, side)):
-            c = gy * side + gx
-            for p in range(start[c], start[c + 1]):  # candidates stored in grid order: memory reads stay local
-                j = order[p]
-                if cself[p] == i:
-                    continue
-                g = cfaction[p]
-                if g == -2:
-                    if not hostile[f, players]:
-                        continue
-                elif g >= 0 and not hostile[f, g]:
-                    continue
-                dx, dy = cxy[p, 0] - x, cxy[p, 1] - y
-                d2 = dx * dx + dy * dy  # squared metres: no square root until the winner is known
-                if d2 > r2 or d2 > best_d2 or (d2 == best_d2 and j > best):
-                    continue
-                if not line_of_sight(elevation, tile_size, half_extent, x, y, cxy[p, 0], cxy[p, 1], eye):
-                    continue
-                best, best_d2 = j, d2
-    out_index[i] = best
-    out_dist[i] = math.sqrt(best_d2) if best >= 0 else np.inf
-
-
-@njit(cache=True, nogil=True)
-def nearest_hostile_serial(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side,
-                           start, order, elevation, tile_size, eye, out_index, out_dist):
+def _nearest_hostile(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side, start,
+                     order, elevation, tile_size, eye, out_index, out_dist):
     """For each queried NPC the nearest candidate it is hostile to, in sight and line of sight.
 
     Args:
@@ -118,70 +84,84 @@ def nearest_hostile_serial(query, qxy, qfaction, sight, cxy, cfaction, cself, ho
         elevation: (n, n) float64 metres; tile_size metres; eye metres above ground.
         out_index: (n,) int64 out: candidate index or -1. out_dist: (n,) float64 out: metres (inf if none).
     """
-    for k in range(query.shape[0]):
-        _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell,
-                             side, start, order, elevation, tile_size, eye, out_index, out_dist)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def nearest_hostile_parallel(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell, side,
-                             start, order, elevation, tile_size, eye, out_index, out_dist):
-    """``nearest_hostile_serial`` split over threads (each query writes only its own outputs)."""
+    players = hostile.shape[1] - 1
     for k in prange(query.shape[0]):
-        _nearest_hostile_row(k, query, qxy, qfaction, sight, cxy, cfaction, cself, hostile, half_extent, cell,
-                             side, start, order, elevation, tile_size, eye, out_index, out_dist)
+        i = query[k]
+        x, y, r = qxy[i, 0], qxy[i, 1], sight[i]
+        f = qfaction[i]
+        cx = min(max(int((x + half_extent) / cell), 0), side - 1)
+        cy = min(max(int((y + half_extent) / cell), 0), side - 1)
+        best, best_d2 = -1, np.inf
+        r2 = r * r
+        for gy in range(max(cy - 1, 0), min(cy + 2, side)):
+            for gx in range(max(cx - 1, 0), min(cx + 2, side)):
+                c = gy * side + gx
+                for p in range(start[c], start[c + 1]):
+                    j = order[p]
+                    if cself[p] == i:
+                        continue
+                    g = cfaction[p]
+                    if g == -2:
+                        if not hostile[f, players]:
+                            continue
+                    elif g >= 0 and not hostile[f, g]:
+                        continue
+                    dx, dy = cxy[p, 0] - x, cxy[p, 1] - y
+                    d2 = dx * dx + dy * dy  # squared metres: no square root until the winner is known
+                    if d2 > r2 or d2 > best_d2 or (d2 == best_d2 and j > best):
+                        continue
+                    if not line_of_sight(elevation, tile_size, half_extent, x, y, cxy[p, 0], cxy[p, 1], eye):
+                        continue
+                    best, best_d2 = j, d2
+        out_index[i] = best
+        out_dist[i] = math.sqrt(best_d2) if best >= 0 else np.inf
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _neighbours_row(i, xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
-                    out_partner):
-    out_count[i] = 0
-    out_partner[i] = -1
-    if not alive[i]:
-        return
-    x, y = xy[i, 0], xy[i, 1]
-    cx = min(max(int((x + half_extent) / cell), 0), side - 1)
-    cy = min(max(int((y + half_extent) / cell), 0), side - 1)
-    best_d2 = np.inf
-    r2 = radius * radius
-    for gy in range(max(cy - 1, 0), min(cy + 2, side)):
-        for gx in range(max(cx - 1, 0), min(cx + 2, side)):
-            c = gy * side + gx
-            for p in range(start[c], start[c + 1]):
-                j = order[p]
-                if j == i or not salive[p]:
-                    continue
-                dx, dy = sxy[p, 0] - x, sxy[p, 1] - y
-                d2 = dx * dx + dy * dy
-                if d2 > r2:
-                    continue
-                out_count[i] += 1
-                if d2 < best_d2 or (d2 == best_d2 and j < out_partner[i]):
-                    best_d2 = d2
-                    out_partner[i] = j
-                if out_count[i] >= NEIGHBOUR_CAP:  # a crowd: enough noticed (inputs cap the crowd at 8)
-                    return
+nearest_hostile_serial, nearest_hostile_parallel = serial_and_parallel(_nearest_hostile)
 
 
-@njit(cache=True, nogil=True)
-def neighbours_serial(xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count, out_partner):
+def _neighbours(xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count, out_partner):
     """Per NPC: how many other live NPCs stand within ``radius`` metres (counting stops at
     ``NEIGHBOUR_CAP``), and the nearest of those (lowest row on ties; -1 if none). ``xy`` (n, 2) float64 is
     also the grid's point set (``cell`` >= ``radius``), ``sxy``/``salive`` the same in grid order
     (``xy[order]``: a cell's points are adjacent in memory); cells are scanned in a fixed order, so the
     result is deterministic."""
-    for i in range(xy.shape[0]):
-        _neighbours_row(i, xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
-                        out_partner)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def neighbours_parallel(xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
-                        out_partner):
-    """``neighbours_serial`` split over threads."""
+    r2 = radius * radius
     for i in prange(xy.shape[0]):
-        _neighbours_row(i, xy, alive, sxy, salive, radius, half_extent, cell, side, start, order, out_count,
-                        out_partner)
+        out_count[i] = 0
+        out_partner[i] = -1
+        if not alive[i]:
+            continue
+        x, y = xy[i, 0], xy[i, 1]
+        cx = min(max(int((x + half_extent) / cell), 0), side - 1)
+        cy = min(max(int((y + half_extent) / cell), 0), side - 1)
+        best_d2 = np.inf
+        done = False
+        for gy in range(max(cy - 1, 0), min(cy + 2, side)):
+            if done:
+                break
+            for gx in range(max(cx - 1, 0), min(cx + 2, side)):
+                if done:
+                    break
+                c = gy * side + gx
+                for p in range(start[c], start[c + 1]):
+                    j = order[p]
+                    if j == i or not salive[p]:
+                        continue
+                    dx, dy = sxy[p, 0] - x, sxy[p, 1] - y
+                    d2 = dx * dx + dy * dy
+                    if d2 > r2:
+                        continue
+                    out_count[i] += 1
+                    if d2 < best_d2 or (d2 == best_d2 and j < out_partner[i]):
+                        best_d2 = d2
+                        out_partner[i] = j
+                    if out_count[i] >= NEIGHBOUR_CAP:  # a crowd: enough noticed (inputs cap the crowd at 8)
+                        done = True
+                        break
+
+
+neighbours_serial, neighbours_parallel = serial_and_parallel(_neighbours)
 
 
 @njit(cache=True, nogil=True)

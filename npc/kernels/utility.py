@@ -85,7 +85,7 @@ def response(curve: int, m: float, k: float, b: float, c: float, x: float) -> fl
     return _clamp01(y)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")  # inlined: no per-row call with 12 arrays
 def _score_row(inputs, i, r, hour, current, cons_input, cons_curve, cons_params, weight, role_actions,
                role_bias, momentum, scores_out):  # pragma: no cover - compiled
     """Scores of every action for row ``i`` into ``scores_out[i]``; returns the best action (-1 if all 0)."""
