@@ -58,6 +58,7 @@ class NpcSettings(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
     aggression: Annotated[float, Meta(ge=0, le=10)] = 1.0  # hostile roles' attack score multiplier (director)
     accuracy: Unit = 0.5  # hostile roles' hit chance per swing (director)
     guard_accuracy: Unit = 0.7
+    predator_damage: Annotated[float, Meta(ge=0)] = 6.0  # a bite on a player (predators use `accuracy` too)
     swing_seconds: Positive = 1.0
     healing: Annotated[float, Meta(ge=0)] = 2.0  # health regained per in-game hour
     rest_healing: Annotated[float, Meta(ge=0)] = 10.0  # ... while resting at home

@@ -67,7 +67,7 @@ class NpcSystem:
     ``social_graph``, ``rumour_reach``; commands ``adjust_relation``, ``adjust_faction``, ``set_hostility``."""
 
     EVENT_KINDS = ("npc.died", "npc.arrived", "npc.attacked", "npc.stole", "npc.witnessed", "npc.friends",
-                   "npc.feud", "npc.need", "player.downed")
+                   "npc.feud", "npc.need", "player.downed", "creature.attacked")
     """Kinds this system emits (it also emits the world's ``creature.died`` and ``market.trade``)."""
 
     # ------------------------------------------------------------------------------ construction
@@ -281,6 +281,7 @@ class NpcSystem:
         self._trade(world, tick, verbs, at_target & alive)
         self._advance_rounds(world, verbs, xy, alive)
         self._combat(world, tick, verbs, xy, alive)
+        self._predators_bite(world, tick)
         resting = alive & (self.action >= 0) & self._resting[np.maximum(self.action, 0)] & at_target
         heal = np.where(resting, self.settings.rest_healing, self.settings.healing) * hours
         self.health = np.where(alive, np.minimum(self.max_health, self.health + heal), self.health)
@@ -558,6 +559,37 @@ class NpcSystem:
                 if hp <= 0:
                     world.events.emit(tick, "player.downed", target, killer=me)
                     self._hurt_player(target, -PLAYER_HEALTH)
+
+    def _predators_bite(self, world: Any, tick: int) -> None:
+        """Fauna threatens players too: a predator within ``reach`` of a player bites with the hostile
+        accuracy (the director's knob), at most once per ``swing_seconds`` on average, for ``predator_damage``."""
+        if not len(self._hunters):
+            return
+        t = world.entities
+        ext = t.extent
+        live = t.alive[:ext]
+        players = np.flatnonzero(live & (t.kind[:ext] == Kind.PLAYER))
+        if not len(players):
+            return
+        hunters = np.flatnonzero(live & (t.kind[:ext] == Kind.CREATURE) & np.isin(t.species[:ext], self._hunters))
+        if not len(hunters):
+            return
+        d = np.hypot(t.pos[hunters, None, 0] - t.pos[None, players, 0], t.pos[hunters, None, 1] - t.pos[None, players, 1])
+        close = np.argwhere(d <= self.settings.reach)  # (k, 2) hunter index, player index, row-major order
+        if not len(close):
+            return
+        chance = self.accuracy * min(1.0, self.settings.think_every / (self.settings.swing_seconds * self.tick_rate))
+        rolls = self._rng_combat.random(len(close))
+        damage = self.settings.predator_damage
+        for (h, p), roll in zip(close.tolist(), rolls.tolist(), strict=True):
+            if roll >= chance:
+                continue
+            biter, target = int(t.ids([hunters[h]])[0]), int(t.ids([players[p]])[0])
+            hp = self._hurt_player(target, damage)
+            world.events.emit(tick, "creature.attacked", biter, target=target, damage=damage, health=hp)
+            if hp <= 0:
+                world.events.emit(tick, "player.downed", target, killer=biter)
+                self._hurt_player(target, -PLAYER_HEALTH)
 
     def _hurt_player(self, player: int, damage: float) -> float:
         """Players' health lives here (the NPCs are what hurts them); returns the new health."""

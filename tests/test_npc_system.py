@@ -263,3 +263,23 @@ def test_worldloom_npc_lists_and_inspects() -> None:
     assert rows[0]["name"] in one.stdout and "why (every action" in one.stdout
     bad = subprocess.run(exe + ["--name", "Nobody"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert bad.returncode == 2 and "nobody called 'Nobody'" in bad.stderr
+
+
+def test_predators_bite_players_standing_next_to_them() -> None:
+    """Fauna threatens players as hostile NPCs do: a wolf at a player's side bites (accuracy is the director's knob)."""
+    world = World.from_scenario(load_scenario("meadow", overrides={"physics.enabled": False}))
+    npc = world.systems["npc"]
+    npc.set_hostility(1.0, 1.0)
+    wolf = int(world.kind_view(3)[0][world.entities.species[world.entities.rows_of(world.kind_view(3)[0])]
+                                    == list(world.scenario.species).index("wolf")][0])
+    x, y, _ = world.positions_of([wolf])[0]
+    player = world.spawn_player((x, y))
+    bites = []
+    for _ in range(8):
+        world.entities.pos[world.entities.row_of(player), :2] = world.positions_of([wolf])[0, :2]  # keep close
+        world.step()
+        bites += [e for e in world.drain_events() if e.kind == "creature.attacked" and e.data["target"] == player]
+        if bites:
+            break
+    assert bites and bites[0].entity == wolf and bites[0].data["health"] < 100
+    assert "creature.attacked" in world.event_kinds()
