@@ -278,6 +278,7 @@ class WorldServer:
         except NarrativeError:
             log.exception("quest update failed; quests carry on next update")
             return
+        self._story_to_analytics(updates)
         if not updates:
             return
         slots = {s.session_id: s for s in self.room.slots.values() if s.role == "player"}
@@ -288,6 +289,36 @@ class WorldServer:
                                              data=update.to_dict()))
                 slot.link.wake()
 
+    _QUEST_ANALYTICS = {"accepted": "quest_start", "completed": "quest_complete", "failed": "quest_fail"}
+    _DESIGN_EVENTS = frozenset({"director.spawn", "director.threat", "director.hostility", "director.phase"})
+
+    def _story_to_analytics(self, updates: list[Any]) -> None:
+        """Quests, difficulty changes, downed players and the director's pacing decisions go to analytics
+        (``quest_*``, ``difficulty_change``, ``death``, ``design``), keyed by the player's name."""
+        players = {s.entity: s for s in self.room.slots.values() if s.role == "player" and s.entity}
+        by_session = {s.session_id: s for s in players.values()}
+        for update in updates:
+            kind = self._QUEST_ANALYTICS.get(update.change)
+            slot = by_session.get(update.player)
+            if kind and slot is not None:
+                self.analytics.record(kind, player=slot.name or slot.session_id, name=str(update.quest_id),
+                                      session=slot.session_id)
+        for event in self.room.tick_events:
+            if event.kind == "director.difficulty":
+                slot = players.get(int(event.data.get("player", 0)))
+                if slot is not None:
+                    self.analytics.record("difficulty_change", player=slot.name or slot.session_id,
+                                          name=str(event.data.get("reason", ""))[:128],
+                                          value=float(event.data.get("new", 0.0)), session=slot.session_id)
+            elif event.kind == "player.downed":
+                slot = players.get(event.entity)
+                if slot is not None:
+                    self.analytics.record("death", player=slot.name or slot.session_id,
+                                          name=f"killed by {event.data.get('killer', 0)}", session=slot.session_id)
+            elif event.kind in self._DESIGN_EVENTS:
+                self.analytics.record("design", player="director", name=event.kind,
+                                      value=float(event.data.get("count", 0) or 0))
+
     def _rpc_quest(self, method: str, slot: ClientSlot, params: Any) -> Any:
         """``quest.<method>``: players manage their own quests; ``quest.list`` from a spectator or admin lists
         every player's (the web viewer's panel)."""
@@ -296,9 +327,15 @@ class WorldServer:
         if slot.role != "player":
             raise RpcDenied(ErrorCode.UNAUTHORIZED, "quests are for players")
         try:
-            return self.quests.rpc(self.world, slot.session_id, method, params)
+            answer = self.quests.rpc(self.world, slot.session_id, method, params)
         except NarrativeError as exc:
             raise RpcDenied(ErrorCode.INVALID, str(exc)) from None
+        for update in answer.get("updates", []):
+            kind = self._QUEST_ANALYTICS.get(update.get("change", ""))
+            if kind:
+                self.analytics.record(kind, player=slot.name or slot.session_id, name=str(update.get("quest", "")),
+                                      session=slot.session_id)
+        return answer
 
     def quest_list(self) -> list[dict[str, Any]]:
         """Every player's offered and active quests in the viewer's shape."""

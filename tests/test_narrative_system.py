@@ -96,6 +96,10 @@ def test_a_player_is_offered_quests_and_accepts_one_over_the_protocol() -> None:
                 assert quest["title"] and quest["giver_name"] and quest["motivation"]
                 answer = await c.call("quest.accept", {"quest": quest["id"]})
                 assert answer["updates"] and answer["updates"][0]["status"] == "active"
+                from analytics.taxonomy import KIND_CODE
+
+                queued = [(row[1], row[3], row[4]) for row in srv.server.analytics._rows]  # awaiting a service
+                assert ("questing", KIND_CODE["quest_start"], quest["id"]) in queued
                 with pytest.raises(Exception) as err:
                     await c.call("quest.accept", {"quest": "no-such-quest"})
                 assert getattr(err.value, "code", None) == 2  # INVALID, and the session carries on
