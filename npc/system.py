@@ -389,7 +389,7 @@ class NpcSystem:
             self._player_dist = np.minimum(d[np.arange(n), nearest], FAR)
             self._player_xy = pxy[nearest]
         r = self.settings.talk_radius
-        ncell = max(r, 2 * self.world_half / GRID_SIDE_MAX)
+        ncell = max(2 * r, 2 * self.world_half / GRID_SIDE_MAX)  # a talk disc touches at most 2 x 2 cells
         nside = max(1, min(GRID_SIDE_MAX, int(math.ceil(2 * self.world_half / ncell))))
         start = np.zeros(nside * nside + 1, dtype=np.int64)
         order = np.zeros(n, dtype=np.int64)

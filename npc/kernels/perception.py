@@ -89,12 +89,14 @@ def _nearest_hostile(query, qxy, qfaction, sight, cxy, cfaction, cself, hostile,
         i = query[k]
         x, y, r = qxy[i, 0], qxy[i, 1], sight[i]
         f = qfaction[i]
-        cx = min(max(int((x + half_extent) / cell), 0), side - 1)
-        cy = min(max(int((y + half_extent) / cell), 0), side - 1)
+        x0 = min(max(int((x - r + half_extent) / cell), 0), side - 1)  # only the cells the sight disc touches
+        x1 = min(max(int((x + r + half_extent) / cell), 0), side - 1)
+        y0 = min(max(int((y - r + half_extent) / cell), 0), side - 1)
+        y1 = min(max(int((y + r + half_extent) / cell), 0), side - 1)
         best, best_d2 = -1, np.inf
         r2 = r * r
-        for gy in range(max(cy - 1, 0), min(cy + 2, side)):
-            for gx in range(max(cx - 1, 0), min(cx + 2, side)):
+        for gy in range(y0, y1 + 1):
+            for gx in range(x0, x1 + 1):
                 c = gy * side + gx
                 for p in range(start[c], start[c + 1]):
                     j = order[p]
@@ -127,20 +129,23 @@ def _neighbours(xy, alive, sxy, salive, radius, half_extent, cell, side, start, 
     (``xy[order]``: a cell's points are adjacent in memory); cells are scanned in a fixed order, so the
     result is deterministic."""
     r2 = radius * radius
-    for i in prange(xy.shape[0]):
+    for q in prange(xy.shape[0]):  # queries in grid order: neighbouring queries read the same cells (cache)
+        i = order[q]
         out_count[i] = 0
         out_partner[i] = -1
-        if not alive[i]:
+        if not salive[q]:
             continue
-        x, y = xy[i, 0], xy[i, 1]
-        cx = min(max(int((x + half_extent) / cell), 0), side - 1)
-        cy = min(max(int((y + half_extent) / cell), 0), side - 1)
+        x, y = sxy[q, 0], sxy[q, 1]
+        x0 = min(max(int((x - radius + half_extent) / cell), 0), side - 1)  # only the cells the disc touches
+        x1 = min(max(int((x + radius + half_extent) / cell), 0), side - 1)
+        y0 = min(max(int((y - radius + half_extent) / cell), 0), side - 1)
+        y1 = min(max(int((y + radius + half_extent) / cell), 0), side - 1)
         best_d2 = np.inf
         done = False
-        for gy in range(max(cy - 1, 0), min(cy + 2, side)):
+        for gy in range(y0, y1 + 1):
             if done:
                 break
-            for gx in range(max(cx - 1, 0), min(cx + 2, side)):
+            for gx in range(x0, x1 + 1):
                 if done:
                     break
                 c = gy * side + gx
