@@ -49,6 +49,7 @@ class NpcSettings(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
     momentum: Annotated[float, Meta(ge=0, le=10)] = 0.25  # hysteresis bonus of the current action
     interrupt: Unit = 0.3  # a threat input this high breaks an action's commitment
     think_every: Annotated[int, Meta(ge=1, le=1000)] = 1  # ticks between perception + decision
+    rescore_committed: bool = False  # also score NPCs inside an action's commitment (they keep it anyway)
     carry_capacity: Positive = 10.0  # [units]
     work_rate: Positive = 2.0  # [units per in-game hour]
     coins: tuple[float, float] = (10.0, 40.0)  # starting purse range [coins]

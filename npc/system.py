@@ -176,7 +176,6 @@ class NpcSystem:
         self._player_xy = np.zeros((n, 2))
         self._player_dist = np.full(n, FAR)
         self._inputs = np.zeros((n, len(design.input_names)), dtype=np.float32)
-        self._scores = np.zeros((n, len(self.action_names)), dtype=np.float32)
         variant = "parallel" if n > PARALLEL_ABOVE else "serial"
         self._assemble_inputs = getattr(acting, f"assemble_inputs_{variant}")
         self._choose_targets = getattr(acting, f"choose_targets_{variant}")
@@ -440,14 +439,22 @@ class NpcSystem:
         threat = self._inputs[:, k + CONTEXT_INPUTS.index("threat")]
         locked = np.zeros(self.n, dtype=np.bool_)
         lock_state(self.action, self.since, self._duration_ticks, tick, threat, self.settings.interrupt, locked)
-        best, scores = self.brain.decide(self._inputs, self.role, int(hour) % 24, self.action, locked)
-        self._scores = scores
+        if self.settings.rescore_committed:
+            best, scores = self.brain.decide(self._inputs, self.role, int(hour) % 24, self.action, locked)
+            self.score = scores[np.arange(self.n), np.maximum(best, 0)]
+        else:  # an NPC inside its commitment keeps its action whatever the scores: only the others are scored
+            free = np.flatnonzero(~locked & alive)
+            best = self.action.copy()
+            if len(free):
+                chosen, scores = self.brain.decide(np.ascontiguousarray(self._inputs[free]), self.role[free],
+                                                   int(hour) % 24, self.action[free], locked[free])
+                best[free] = chosen
+                self.score[free] = scores[np.arange(len(free)), np.maximum(chosen, 0)]
         best = np.where(alive, best, self.action).astype(np.int16)
         changed = alive & (best != self.action)
         self.since[changed] = tick
         self.meal_paid[changed] = False
         self.action = best
-        self.score = scores[np.arange(self.n), np.maximum(best, 0)]
         wander = changed & (d.verb[np.maximum(best, 0)] == V_WANDER)
         if wander.any():
             self._new_wander_goals(np.flatnonzero(wander))
