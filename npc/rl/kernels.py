@@ -44,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..kernels.variants import serial_and_parallel
 from .params import (
     ACCURACY,
     AGGRESSION,
@@ -424,8 +425,7 @@ def _after_step(w, ended, mode, params, passable, grass_rates, g, r, rng, t, ori
                 eaten[w, a] = 0
 
 
-@njit(cache=True, nogil=True)
-def step_worlds(actions, mode, respawn, params, passable, grass_rates, g, r, rng, t, origin, blocked, regrow_at, delay_at,
+def _step_worlds(actions, mode, respawn, params, passable, grass_rates, g, r, rng, t, origin, blocked, regrow_at, delay_at,
                 pred_count, needs_reset, ax, ay, alive, hunger, energy, health, eaten, px, py, obs, reward,
                 terminated, truncated, final_obs, was_reset):  # pragma: no cover - compiled
     """Step every world once; the one compiled call per batched step.
@@ -444,7 +444,7 @@ def step_worlds(actions, mode, respawn, params, passable, grass_rates, g, r, rng
         final_obs: (W, A, D) float32 out -- the observation at the end of an episode that was reset in
             this call (SAME_STEP, or a respawn). was_reset: (W,) bool out -- world reset in this call.
     """
-    for w in range(ax.shape[0]):
+    for w in prange(ax.shape[0]):  # worlds share nothing: serial and threaded runs agree exactly
         was_reset[w] = False
         if mode == NEXT_STEP and needs_reset[w]:
             _reset_in_step(w, params, passable, grass_rates, g, r, rng, t, origin, blocked, regrow_at, delay_at,
@@ -465,31 +465,10 @@ def step_worlds(actions, mode, respawn, params, passable, grass_rates, g, r, rng
                        pred_count[w])
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def step_worlds_parallel(actions, mode, respawn, params, passable, grass_rates, g, r, rng, t, origin, blocked,
-                         regrow_at, delay_at, pred_count, needs_reset, ax, ay, alive, hunger, energy, health, eaten, px, py,
-                         obs, reward, terminated, truncated, final_obs, was_reset):  # pragma: no cover - compiled
-    """``step_worlds`` with the worlds spread over Numba's threads (``prange``). Worlds share nothing, so
-    the result is identical to the serial kernel's; used for large batches."""
-    for w in prange(ax.shape[0]):  # the same body as step_worlds'
-        was_reset[w] = False
-        if mode == NEXT_STEP and needs_reset[w]:
-            _reset_in_step(w, params, passable, grass_rates, g, r, rng, t, origin, blocked, regrow_at, delay_at,
-                           pred_count, ax, ay, alive, hunger, energy, health, eaten, px, py, reward, terminated,
-                           truncated)
-            needs_reset[w] = False
-            was_reset[w] = True
-        else:
-            ended = _step_world(w, actions, params, passable, grass_rates, g, r, rng, t, origin, blocked, regrow_at,
-                                delay_at, pred_count, ax, ay, alive, hunger, energy, health, eaten, px, py, reward,
-                                terminated, truncated)
-            if ended or respawn:
-                _after_step(w, ended, mode, params, passable, grass_rates, g, r, rng, t, origin, blocked, regrow_at,
-                            delay_at, pred_count, needs_reset, ax, ay, alive, hunger, energy, health, eaten, px, py,
-                            terminated, final_obs, was_reset, respawn)
-        for a in range(ax.shape[1]):
-            _write_obs(w, a, obs, r, t[w], blocked, regrow_at, ax, ay, alive, hunger, energy, health, px, py,
-                       pred_count[w])
+step_worlds, step_worlds_parallel = serial_and_parallel(_step_worlds)
+"""``step_worlds`` runs on the calling thread; ``step_worlds_parallel`` spreads the worlds over Numba's threads
+(used for large batches when cores are free)."""
+
 
 
 @njit(cache=True, nogil=True)
