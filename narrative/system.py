@@ -22,18 +22,18 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 from msgspec import Meta, Struct
 
+from npc.system import PLAYER_HEALTH
 from worldsim.errors import CapacityError, CorruptStateError, InputError, ScenarioError
+from worldsim.scenario import convert_table
 from worldsim.state import Kind
 
 from .director import ACTION_KINDS, Director, HostilityAction, SpawnAction, ThreatAction
 from .errors import NarrativeError
 
-PLAYER_HEALTH = 100.0
 INTENSITY_HISTORY = 120
 """Director samples of intensity kept per player for viewers (a minute at the default 2 Hz)."""
 Positive = Annotated[float, Meta(gt=0)]
@@ -57,14 +57,8 @@ class NarrativeSystem:
 
     @classmethod
     def create(cls, world: Any, settings: dict[str, Any], source: str, fresh: bool) -> NarrativeSystem:
-        try:
-            s = msgspec.convert(settings, NarrativeSettings, strict=False)
-        except msgspec.ValidationError as exc:
-            message, _, where = str(exc).partition(" - at `")
-            key = where.rstrip("`").removeprefix("$").removeprefix(".")
-            if message.startswith("Object contains unknown field"):
-                key, message = message.split("`")[1], "a known key (documented in narrative/system.py)"
-            raise ScenarioError(source, ".".join(p for p in ("systems.narrative", key) if p), message) from None
+        s = convert_table(settings, NarrativeSettings, source, "systems.narrative",
+                          documented_in="narrative/system.py")
         try:
             director = Director.from_preset(s.preset, seed=world.seed)
         except NarrativeError as exc:
@@ -79,7 +73,6 @@ class NarrativeSystem:
         self.players = np.zeros(0, dtype=np.int64)
         self.health = np.zeros(0)  # player health seen last tick
         self.started = np.full(0, -1.0)  # encounter start (world seconds), -1: none
-        self.start_health = np.zeros(0)
         self.quiet = np.zeros(0)  # seconds without a threat near, during an encounter
         self.encounters = np.zeros(2, dtype=np.int64)  # won, lost
         self._rng = world.rng.stream("narrative.spawn")
@@ -128,7 +121,6 @@ class NarrativeSystem:
         self.players = np.concatenate([self.players[keep], new])
         self.health = np.concatenate([self.health[keep], np.full(len(new), PLAYER_HEALTH)])
         self.started = np.concatenate([self.started[keep], np.full(len(new), -1.0)])
-        self.start_health = np.concatenate([self.start_health[keep], np.full(len(new), PLAYER_HEALTH)])
         self.quiet = np.concatenate([self.quiet[keep], np.zeros(len(new))])
 
     def _player_health(self, npc: Any) -> npt.NDArray[np.float64]:
@@ -167,7 +159,6 @@ class NarrativeSystem:
                               p_success=round(params.p_success, 4), spawn_count=params.spawn_count,
                               reason="a threat came near")
         self.started[begin] = now
-        self.start_health[begin] = health[begin]
         self.quiet[begin] = 0.0
         self.quiet[active] = np.where(threats[active] > 0, 0.0, self.quiet[active] + dt)
         end = active & (downed | (self.quiet >= self.settings.calm_seconds))
@@ -232,7 +223,7 @@ class NarrativeSystem:
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         out = {f"director.{k}": v for k, v in self.director.arrays().items()}
-        out.update(players=self.players, health=self.health, started=self.started, start_health=self.start_health,
+        out.update(players=self.players, health=self.health, started=self.started,
                    quiet=self.quiet, encounters=self.encounters)
         return out
 
@@ -240,14 +231,14 @@ class NarrativeSystem:
         try:
             self.director.load_arrays({k.removeprefix("director."): v for k, v in arrays.items()
                                        if k.startswith("director.")})
-            columns = {name: np.asarray(arrays[name]) for name in ("players", "health", "started", "start_health",
+            columns = {name: np.asarray(arrays[name]) for name in ("players", "health", "started",
                                                                    "quiet", "encounters")}
         except (KeyError, NarrativeError) as exc:
             raise CorruptStateError(f"narrative arrays: {exc}") from None
         n = len(columns["players"])
-        if any(len(columns[k]) != n for k in ("health", "started", "start_health", "quiet")):
+        if any(len(columns[k]) != n for k in ("health", "started", "quiet")):
             raise CorruptStateError("narrative arrays: player columns differ in length")
         self.players = columns["players"].astype(np.int64)
-        for name in ("health", "started", "start_health", "quiet"):
+        for name in ("health", "started", "quiet"):
             setattr(self, name, columns[name].astype(np.float64))
         self.encounters = columns["encounters"].astype(np.int64)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from msgspec import Meta, Struct
 
 from worldsim.errors import ScenarioError
+from worldsim.scenario import convert_table
 
 Positive = Annotated[float, Meta(gt=0)]
 Unit = Annotated[float, Meta(ge=0, le=1)]
@@ -68,15 +68,7 @@ class NpcSettings(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
 
 def decode_settings(settings: dict[str, Any], source: str) -> NpcSettings:
     """Validate the raw ``[systems.npc]`` table. Raises ``ScenarioError`` naming ``systems.npc.<key>``."""
-    try:
-        return msgspec.convert(settings, NpcSettings, strict=False)
-    except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `")
-        key = where.rstrip("`").removeprefix("$").removeprefix(".")
-        if message.startswith("Object contains unknown field"):
-            key = ".".join(p for p in (key, message.split("`")[1]) if p)
-            message = "a known key (documented in npc/settings.py)"
-        raise ScenarioError(source, ".".join(p for p in ("systems.npc", key) if p), message) from None
+    return convert_table(settings, NpcSettings, source, "systems.npc", documented_in="npc/settings.py")
 
 
 def check_settings(s: NpcSettings, source: str, settlements: list[str], roles: list[str]) -> None:

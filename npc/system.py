@@ -31,7 +31,7 @@ from worldsim.rng import RngStreams
 from worldsim.state import Kind
 
 from .curves import UtilityBrain
-from .designs import CONTEXT_INPUTS, TARGETS, VERBS, compile_design, load_design
+from .designs import CONTEXT_INPUTS, VERBS, compile_design, load_design
 from .errors import NpcDataError, NpcInputError
 from .gossip import GossipParams, exchange, reach
 from .kernels import acting, perception
@@ -115,7 +115,7 @@ class NpcSystem:
                                                for t, counts in s.towns.items())]
         placement = place_population(
             rng, towns, world.economy.town_xy, list(self._role_good), [bool(h) for h in design.role_hostile],
-            world.economy.node_good, world.economy.node_xy, lambda x, y: _passable(terrain, x, y),
+            world.economy.node_good, world.economy.node_xy, lambda x, y: bool(terrain.passable.reshape(-1)[terrain.tile_at(x, y)]),
             self.world_half, s.home_radius, s.camp_distance, s.field_distance)
         n = len(placement.names)
         self.n = n
@@ -719,7 +719,7 @@ class NpcSystem:
     def faction_of(self, entity_id: int) -> str:
         return self.faction_names[self.faction[self._index(entity_id)]]
 
-    def home_of(self, entity_id: int, world: Any | None = None) -> int:
+    def home_of(self, entity_id: int) -> int:
         """Settlement index of the NPC's town."""
         return int(self.town[self._index(entity_id)])
 
@@ -884,11 +884,3 @@ def _policy_drivers(design: Any) -> dict[int, Any]:
     return drivers
 
 
-def _passable(terrain: Any, x: float, y: float) -> bool:
-    n = terrain.n
-    tx = min(max(int((x + terrain.half_extent) / terrain.tile_size), 0), n - 1)
-    ty = min(max(int((y + terrain.half_extent) / terrain.tile_size), 0), n - 1)
-    return bool(terrain.passable[ty, tx])
-
-
-__all__ = ["NpcSystem", "TARGETS", "VERBS"]

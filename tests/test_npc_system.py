@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +64,7 @@ def test_town_scenario_check(town_runs: list[dict]) -> None:
     density_day1 = curve[TICKS_PER_DAY][1]
     density_day2 = curve[2 * TICKS_PER_DAY][1]
     print(f"\ntown: rumour reach {reach_end:.2f}, density day 1 {density_day1:.3f} -> day 2 {density_day2:.3f}, "
-          f"CPU {run['cpu']:.2f} s for {2 * TICKS_PER_DAY} ticks")
+          f"CPU {run['cpu']:.2f} s for {2 * TICKS_PER_DAY} ticks (reported for the issue's < 1 s check; not asserted)")
     assert 0.30 <= reach_end <= 0.55
     assert density_day1 > 0
     assert density_day2 >= 3 * density_day1
@@ -245,12 +244,6 @@ def test_bad_settings_name_the_key(override: dict, key: str) -> None:
     with pytest.raises(ScenarioError) as info:
         town(**override)
     assert info.value.key == key
-
-
-def test_cpu_figure_is_printed(town_runs: list[dict]) -> None:
-    """Not a timing assert (machines are noisy): the figure is reported for the issue's < 1 s check."""
-    print(f"\ntown scenario: {town_runs[0]['cpu']:.3f} s CPU for two in-game days "
-          f"({time.strftime('%H:%M')}, this machine)")
 
 
 def test_worldloom_npc_lists_and_inspects() -> None:

@@ -252,8 +252,10 @@ _NAMED_SECTIONS: dict[str, type[Struct]] = {
 }
 
 
-def _convert(value: Any, cls: Any, source: str, prefix: str) -> Any:
-    """``msgspec.convert`` with its error turned into a ``ScenarioError`` whose key starts at ``prefix``."""
+def convert_table(value: Any, cls: Any, source: str, prefix: str,
+                  documented_in: str = "worldsim/scenario.py") -> Any:
+    """``msgspec.convert`` with its error turned into a ``ScenarioError`` whose key starts at ``prefix``
+    (also used by attached systems for their ``[systems.<name>]`` tables, documented in ``documented_in``)."""
     try:
         return msgspec.convert(value, cls, strict=False)
     except msgspec.ValidationError as exc:
@@ -261,7 +263,7 @@ def _convert(value: Any, cls: Any, source: str, prefix: str) -> Any:
         key = _path_to_key(where.rstrip("`")) if where else ""
         if message.startswith("Object contains unknown field"):
             key = ".".join(p for p in (key, message.split("`")[1]) if p and p != "(top level)")
-            message = "a known key (this one is not; the keys are documented in worldsim/scenario.py)"
+            message = f"a known key (this one is not; the keys are documented in {documented_in})"
         else:
             message = message.replace("`", "")
             message = message[0].lower() + message[1:] if message.startswith("Expected") else message
@@ -277,9 +279,9 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
         if not isinstance(entries, dict):
             raise ScenarioError(source, section, "a table of named entries, e.g. [" + section + ".name]")
         for name, entry in entries.items():
-            _convert(name, Name, source, f"{section}.{name} (name)")
-            _convert(entry, cls, source, f"{section}.{name}")
-    scenario = _convert({**data, "source": source}, Scenario, source, "")
+            convert_table(name, Name, source, f"{section}.{name} (name)")
+            convert_table(entry, cls, source, f"{section}.{name}")
+    scenario = convert_table({**data, "source": source}, Scenario, source, "")
     if not scenario.biomes:
         scenario = msgspec.structs.replace(scenario, biomes=DEFAULT_BIOMES)
     if not scenario.weather:

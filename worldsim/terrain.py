@@ -65,6 +65,12 @@ class Terrain:
                    height=height, moisture=moisture, elevation=height * scenario.terrain.relief,
                    biome=biome, passable=passable_by_biome[biome], biome_names=names)
 
+    def tile_at(self, x: float, y: float) -> int:
+        """Flat index of the tile under (x, y) metres (clamped to the map)."""
+        tx = min(max(int((x + self.half_extent) / self.tile_size), 0), self.n - 1)
+        ty = min(max(int((y + self.half_extent) / self.tile_size), 0), self.n - 1)
+        return ty * self.n + tx
+
     def tile_center(self, flat: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Centres (k, 2) metres of flat tile indices (k,)."""
         flat_a = np.asarray(flat, dtype=np.int64)

@@ -242,8 +242,7 @@ class World:
         if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > self.half_extent:
             raise InputError(f"({x}, {y}) is outside the world (half extent {self.half_extent} m)")
         t = self.terrain
-        tile = (min(int((y + t.half_extent) / t.tile_size), t.n - 1) * t.n
-                + min(int((x + t.half_extent) / t.tile_size), t.n - 1))
+        tile = t.tile_at(x, y)
         index = names.index(species)
         if not self.ecology.habitat[index].reshape(-1)[tile]:
             raise InputError(f"({x:.1f}, {y:.1f}) is not {species} habitat")
